@@ -1,0 +1,158 @@
+"""Shared fixtures: workspaces, a user per role, API keys, and a real daphne server."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+
+from console.models import Membership, Workspace
+from console.roles import ROLES, roles_sync
+from console.services import apikey_create
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "test-pass-2026"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    roles_sync()
+    return Workspace.objects.create(slug="acme", name="Acme Retail")
+
+
+@pytest.fixture
+def other_workspace(db) -> Workspace:
+    return Workspace.objects.create(slug="other", name="Other Brand")
+
+
+@pytest.fixture
+def make_member(django_user_model):
+    def make(workspace: Workspace, role: str, username: str | None = None):
+        groups = roles_sync()
+        user = django_user_model.objects.create_user(
+            username=username or f"{role}-{workspace.slug}", password=PASSWORD
+        )
+        Membership.objects.create(user=user, workspace=workspace, role=groups[role])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def members(workspace, make_member) -> dict:
+    return {role: make_member(workspace, role) for role in ROLES}
+
+
+@pytest.fixture
+def client_as(members):
+    """A logged-in test client for a role of the `workspace` fixture."""
+
+    def login(role: str) -> Client:
+        client = Client()
+        client.force_login(members[role])
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_secret(workspace) -> str:
+    _key, secret = apikey_create(workspace=workspace, name="tests")
+    return secret
+
+
+@pytest.fixture
+def api(api_secret):
+    """Django test client that sends JSON with the workspace's bearer key."""
+
+    class Api:
+        def __init__(self, secret: str):
+            self.client = Client()
+            self.secret = secret
+
+        def _headers(self, extra):
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {self.secret}"} if self.secret else {}
+            headers.update(extra)
+            return headers
+
+        def post(self, path, data=None, *, raw=None, **extra):
+            import json
+
+            body = raw if raw is not None else json.dumps(data)
+            return self.client.post(path, body, content_type="application/json", **self._headers(extra))
+
+        def get(self, path, **extra):
+            return self.client.get(path, **self._headers(extra))
+
+    return Api(api_secret)
+
+
+# --- a real ASGI server for browser and end-to-end tests -------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env() -> dict:
+    """Environment that points a child process at the test database."""
+    env = dict(os.environ)
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        env["SQLITE_PATH"] = str(settings_dict["NAME"])
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{settings_dict['USER'] or 'postgres'}@{settings_dict['HOST'] or '127.0.0.1'}:"
+            f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+        )
+    env["DJANGO_SETTINGS_MODULE"] = "console.settings"
+    env["LIVE_RELAY_INTERVAL"] = "0.1"
+    return env
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, django_db_blocker):
+    """daphne serving console.asgi on a free port, against the test database."""
+    port = free_port()
+    with django_db_blocker.unblock():
+        env = server_env()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "console.asgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/login/")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
