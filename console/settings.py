@@ -144,7 +144,8 @@ else:
             },
             # Tests run against a file so that daphne and worker processes started by the
             # suite see the same database as the test itself.
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+            # One file per test process, so parallel runs on one machine never share it.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 

@@ -1,5 +1,5 @@
 from django.contrib.auth.views import LogoutView
-from django.urls import path
+from django.urls import include, path
 
 from console import settings_views, views
 from console.api import api
@@ -24,4 +24,5 @@ urlpatterns = [
     path("analytics/", views.section, {"name": "analytics"}, name="analytics_home"),
     path("channels/", views.section, {"name": "channels"}, name="channels_home"),
     path("api/v1/", api.urls),
+    path("", include("channels_app.urls")),
 ]

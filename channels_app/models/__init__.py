@@ -1,0 +1,4 @@
+"""channels_app's tables, one module per capability (templates, consent, policies, outbox)."""
+
+from channels_app.models.consent import *  # noqa: F401,F403
+from channels_app.models.templates import *  # noqa: F401,F403
