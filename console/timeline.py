@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from console.models import Customer, Event
@@ -43,7 +44,25 @@ class TimelineCursor:
         return cls(at=at, key=key or "~")
 
 
-# A source returns up to `limit` entries at or before the cursor's time, newest first.
+def timeline_key(kind: str, ident: int) -> str:
+    """The entry key; zero-padded so that string order equals numeric order."""
+    return f"{kind}:{ident:012d}"
+
+
+def timeline_cursor_q(before: "TimelineCursor | None", kind: str, time_field: str) -> Q:
+    """Rows of `kind` strictly older than the cursor in (time, key) order; id is the row's pk."""
+    if before is None:
+        return Q()
+    cursor_kind, _, ident = before.key.partition(":")
+    if cursor_kind > kind:  # at the cursor's time our keys sort lower: equal times are older
+        return Q(**{f"{time_field}__lte": before.at})
+    if cursor_kind < kind or not ident.isdigit():
+        return Q(**{f"{time_field}__lt": before.at})
+    return Q(**{f"{time_field}__lt": before.at}) | Q(**{time_field: before.at, "pk__lt": int(ident)})
+
+
+# A source returns up to `limit` entries strictly older than the cursor (use timeline_cursor_q),
+# newest first.
 TimelineSource = Callable[[Customer, int, TimelineCursor | None], list[TimelineEntry]]
 
 
@@ -101,9 +120,7 @@ def event_summary(name: str, properties: dict) -> str:
 
 
 def _event_entries(customer: Customer, limit: int, before: TimelineCursor | None) -> list[TimelineEntry]:
-    qs = Event.objects.filter(customer=customer)
-    if before is not None:
-        qs = qs.filter(occurred_at__lte=before.at)
+    qs = Event.objects.filter(customer=customer).filter(timeline_cursor_q(before, "event", "occurred_at"))
     rows = qs.order_by("-occurred_at", "-id").values(
         "id", "name", "properties", "occurred_at", "source", "idempotency_key"
     )[:limit]
@@ -120,7 +137,7 @@ def _event_entries(customer: Customer, limit: int, before: TimelineCursor | None
                 "source": row["source"],
                 "event_id": row["idempotency_key"],
             },
-            key=f"event:{row['id']:012d}",
+            key=timeline_key("event", row["id"]),
         )
         for row in rows
     ]
