@@ -38,12 +38,20 @@ def other_workspace(db) -> Workspace:
     return Workspace.objects.create(slug="other", name="Other Brand")
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """Argon2 is slow on purpose; hash the shared test password once per session."""
+    from django.contrib.auth.hashers import make_password
+
+    return make_password(PASSWORD)
+
+
 @pytest.fixture
-def make_member(django_user_model):
+def make_member(django_user_model, password_hash):
     def make(workspace: Workspace, role: str, username: str | None = None):
         groups = roles_sync()
-        user = django_user_model.objects.create_user(
-            username=username or f"{role}-{workspace.slug}", password=PASSWORD
+        user = django_user_model.objects.create(
+            username=username or f"{role}-{workspace.slug}", password=password_hash
         )
         Membership.objects.create(user=user, workspace=workspace, role=groups[role])
         return user
@@ -101,6 +109,30 @@ def api(api_secret):
 
 
 # --- a real ASGI server for browser and end-to-end tests -------------------------------------
+
+
+def run_async(coro):
+    """Run a coroutine to completion on a fresh loop in its own thread.
+
+    Playwright's sync API keeps a loop in the test thread, so asyncio.run() there would fail.
+    """
+    import asyncio
+    import threading
+
+    result: dict = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the test thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
 
 
 def free_port() -> int:
