@@ -13,6 +13,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
+def _die_with_parent() -> None:
+    """Linux: have the kernel send SIGTERM to this child if run_console itself is killed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Command(BaseCommand):
     help = "Serve the console with daphne and run the django-q2 cluster, stopping both together."
 
@@ -23,17 +33,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         python = sys.executable
+        url = f"http://{opts['host']}:{opts['port']}/"
+        self.stdout.write(f"Sangam console on {url}  (Ctrl-C stops the console and its workers)")
         children = [
             subprocess.Popen(
                 [python, "-m", "daphne", "-b", opts["host"], "-p", str(opts["port"]),
                  "--proxy-headers", "console.asgi:application"],
-                start_new_session=True,
+                start_new_session=True, preexec_fn=_die_with_parent,
             )
         ]
         if not opts["no_workers"]:
             children.append(
                 subprocess.Popen([python, "manage.py", "qcluster"], start_new_session=True,
-                                 cwd=settings.BASE_DIR)
+                                 cwd=settings.BASE_DIR, preexec_fn=_die_with_parent)
             )
         stopping = False
 
@@ -56,14 +68,20 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _stop_all(self, children) -> None:
+        # Ask each leader to stop (django-q2 stops its own workers in order), then make sure
+        # that nothing of its process group is left.
         for child in children:
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 15
         for child in children:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
+                child.kill()
                 child.wait()
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.stdout.write("Stopped the console and its workers.")
