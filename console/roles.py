@@ -17,7 +17,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "view_customers", "edit_customers", "view_audit", "edit_journeys", "publish_journeys",
         "edit_templates", "manage_policies", "manage_channels", "view_analytics",
     },
-    "support": {"view_customers", "edit_customers", "manage_consent"},
+    "support": {"view_customers", "edit_customers", "manage_consent", "view_audit"},
     "viewer": {"view_customers", "view_analytics"},
 }
 

@@ -13,7 +13,7 @@ SCREENS = {
     "/settings/": {"admin", "marketing", "operations", "support", "viewer"},
     "/settings/api-keys/": {"admin"},
     "/settings/members/": {"admin"},
-    "/settings/audit/": {"admin", "operations"},
+    "/settings/audit/": {"admin", "operations", "support"},
 }
 ROLES = ["admin", "marketing", "operations", "support", "viewer"]
 
