@@ -19,8 +19,6 @@ urlpatterns = [
     path("settings/members/", settings_views.members, name="members"),
     path("settings/audit/", settings_views.audit_log, name="audit_log"),
     path("journeys/", views.section, {"name": "journeys"}, name="journeys"),
-    path("templates/", views.section, {"name": "templates"}, name="templates_home"),
-    path("consent/", views.section, {"name": "consent"}, name="consent_home"),
     path("analytics/", views.section, {"name": "analytics"}, name="analytics_home"),
     path("channels/", views.section, {"name": "channels"}, name="channels_home"),
     path("api/v1/", api.urls),

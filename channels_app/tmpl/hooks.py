@@ -1,1 +1,6 @@
-"""Start-up registrations of this capability: timeline sources, customer panels, demo data."""
+"""Start-up registrations of the templates capability: the demo templates."""
+
+from channels_app.tmpl.demo import demo_templates_seed
+from console.demo import demo_seeder_register
+
+demo_seeder_register("channels_app.templates", demo_templates_seed)

@@ -1,0 +1,149 @@
+"""Facts the send decision needs, read from the database at one moment ``at``.
+
+Consent, preferences and DND come from the consent capability's selectors; the service window,
+today's sends, echoes and engagement are read here from events and the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
+
+from channels_app.consent.selectors import SendPreferences, consent_state, preferences_for
+from channels_app.models.outbox import (
+    CAP_COUNTED_STATUSES,
+    PENDING_STATUSES,
+    SENT_STATUSES,
+    Message,
+)
+from channels_app.policy import CHANNELS, SentToday, local_day_bounds
+from console.models import Customer, Event
+
+# --- from the consent capability --------------------------------------------------------------
+
+
+def consent_status_at(*, customer: Customer, channel: str, purpose: str, at: datetime) -> str:
+    """granted, withdrawn, none or expired for (channel, purpose) at ``at``."""
+    return consent_state(customer=customer, channel=channel, purpose=purpose, at=at)
+
+
+def preferences_of(*, customer: Customer) -> SendPreferences:
+    """Preferred channels, quiet hours, do-not-call and DND (defaults when none stored)."""
+    return preferences_for(customer)
+
+
+# --- from events and the outbox ---------------------------------------------------------------
+
+
+def whatsapp_last_inbound_at(*, customer: Customer, at: datetime) -> datetime | None:
+    """When the customer last wrote to us on WhatsApp (opens the 24-hour service window)."""
+    event = (
+        Event.objects.filter(
+            customer=customer,
+            name="inbound.message",
+            properties__channel="whatsapp",
+            occurred_at__lte=at,
+        )
+        .order_by("-occurred_at", "-id")
+        .only("occurred_at")
+        .first()
+    )
+    return event.occurred_at if event else None
+
+
+def _counted(customer: Customer, exclude_id: int | None):
+    qs = Message.objects.filter(customer=customer, status__in=CAP_COUNTED_STATUSES)
+    return qs.exclude(pk=exclude_id) if exclude_id else qs
+
+
+def _on_day(start: datetime, end: datetime) -> Q:
+    """Sent ones count on the day they left, pending ones on the day they are due."""
+    return Q(status__in=SENT_STATUSES, sent_at__gte=start, sent_at__lt=end) | Q(
+        status__in=PENDING_STATUSES, due_at__gte=start, due_at__lt=end
+    )
+
+
+def sent_today(
+    *, customer: Customer, at: datetime, tz: str, exclude_id: int | None = None
+) -> SentToday:
+    """Non-transactional messages on the customer's local day of ``at`` (see CAP_COUNTED_STATUSES).
+
+    ``exclude_id`` leaves out the message being re-checked, so it does not count against itself.
+    """
+    start, end = local_day_bounds(at, tz)
+    counts = (
+        _counted(customer, exclude_id)
+        .filter(_on_day(start, end))
+        .exclude(purpose="transactional")
+        .aggregate(total=Count("id"), promotional=Count("id", filter=Q(purpose="promotional")))
+    )
+    return SentToday(promotional=counts["promotional"], total=counts["total"])
+
+
+def echo_last_at(
+    *, customer: Customer, family: str, channel: str, exclude_id: int | None = None
+) -> datetime | None:
+    """When the same template family last went (or is due to go) out on another channel."""
+    row = (
+        _counted(customer, exclude_id)
+        .filter(template_family=family)
+        .exclude(channel=channel)
+        .annotate(moment=Coalesce("sent_at", "due_at", "created_at"))
+        .order_by("-moment")
+        .values_list("moment", flat=True)
+        .first()
+    )
+    return row
+
+
+# --- engagement -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelHistory:
+    attempts: int = 0
+    delivered: int = 0
+    read: int = 0
+    replied: int = 0
+
+    @property
+    def score(self) -> float:
+        """0..1: the smoothed reach rate (delivered or better, Beta(1, 1) prior, so no history
+        is 0.5 before scaling) plus a bonus of up to half as much for reads and replies.
+
+        Reach dominates so that a channel with proven deliveries beats an unknown one even when
+        it has no read receipts (SMS), and failures push a channel below an unknown one.
+        """
+        reach = (self.delivered + 1) / (self.attempts + 2)
+        response = (self.read + self.replied) / (2 * (self.attempts + 2))
+        return (reach + response) / 1.5
+
+
+_ATTEMPTED = ("sent", "delivered", "read", "replied", "failed", "undelivered")
+
+
+def channel_histories(*, customer: Customer) -> dict[str, ChannelHistory]:
+    """Per channel: attempted messages and how far each got (a status implies the earlier ones)."""
+    rows = (
+        Message.objects.filter(customer=customer, status__in=_ATTEMPTED)
+        .values("channel")
+        .annotate(
+            attempts=Count("id"),
+            delivered=Count("id", filter=Q(status__in=("delivered", "read", "replied"))),
+            read=Count("id", filter=Q(status__in=("read", "replied"))),
+            replied=Count("id", filter=Q(status="replied")),
+        )
+        .order_by()
+    )
+    histories = {channel: ChannelHistory() for channel in CHANNELS}
+    for row in rows:
+        channel = row.pop("channel")
+        histories[channel] = ChannelHistory(**row)
+    return histories
+
+
+def engagement_scores(*, customer: Customer) -> dict[str, float]:
+    return {channel: h.score for channel, h in channel_histories(customer=customer).items()}
