@@ -118,7 +118,8 @@ def _demo_history(workspace: Workspace, rng: random.Random) -> None:
     events = []
     for customer in customers:
         order_id = str(rng.randrange(50000, 99999))
-        placed = now - timedelta(days=rng.randrange(1, 20), minutes=rng.randrange(0, 1440))
+        # Every step of the history lies in the past: delivery comes three days after the order.
+        placed = now - timedelta(days=rng.randrange(4, 24), minutes=rng.randrange(0, 1440))
         steps = [("order.placed", 0), ("order.dispatched", 1), ("order.delivered", 3)]
         for name, days in steps[: rng.randrange(1, 4)]:
             events.append(Event(

@@ -162,6 +162,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["customer", "-occurred_at", "-id"], name="event_customer_recent"),
             models.Index(fields=["workspace", "name", "-occurred_at"], name="event_ws_name_recent"),
+            models.Index(fields=["workspace", "-occurred_at"], name="event_ws_recent"),
         ]
 
 

@@ -53,16 +53,13 @@ class ConsoleLoginView(LoginView):
 def home(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    recent = (
-        Event.objects.filter(workspace=workspace, occurred_at__gte=today)
-        .values("name").annotate(n=Count("id")).order_by("-n")[:8]
-    )
+    events_today = Event.objects.filter(workspace=workspace, occurred_at__gte=today)
     context = {
         "customer_total": Customer.objects.filter(workspace=workspace).order_by().count(),
-        "events_today": sum(r["n"] for r in recent),
-        "event_names": recent,
+        "events_today": events_today.order_by().count(),
+        "event_names": events_today.values("name").annotate(n=Count("id")).order_by("-n")[:8],
         "recent_events": Event.objects.filter(workspace=workspace)
-        .select_related("customer").order_by("-id")[:12],
+        .select_related("customer").order_by("-occurred_at", "-id")[:12],
     }
     if request.htmx:
         return render(request, "console/home.html#overview", context)
