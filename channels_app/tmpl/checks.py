@@ -30,7 +30,6 @@ from channels_app.tmpl.schemas import ShapeError, fields_parse, variant_parse
 from console.schemas import LANGUAGE_CODES
 
 # One place to change until the policies capability owns per-provider prices.
-SMS_SEGMENT_PRICE_INR = Decimal("0.20")
 SHARED_FIELDS = {
     "sms": {"category", "header", "entity_id"},
     "whatsapp": {"category", "provider_name"},
@@ -39,9 +38,11 @@ SHARED_FIELDS = {
 _NAMED_PLACEHOLDER_RE = re.compile(r"\{\{\s*[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*\s*\}\}")
 
 
-def sms_cost_estimate(segments: int) -> Decimal:
-    """Rupees for one SMS of ``segments`` parts (a flat per-segment price for now)."""
-    return SMS_SEGMENT_PRICE_INR * segments
+def sms_cost_estimate(segments: int, *, workspace, category: str) -> Decimal:
+    """Rupees for one SMS of ``segments`` parts under the workspace's cost table (send policies)."""
+    from channels_app.policies.selectors import message_cost_estimate
+
+    return message_cost_estimate(workspace=workspace, channel="sms", category=category, segments=segments)
 
 
 def sms_dlt_text(body: str) -> str:
@@ -309,6 +310,7 @@ def live_check(
     language: str,
     catalogue: Mapping[str, CatalogueVariable],
     whitelisted_domains: Collection[str],
+    workspace=None,
 ) -> LiveCheck:
     """Counts, encoding, cost, variables, links and errors for the variant being edited."""
     check = LiveCheck(channel=channel)
@@ -329,6 +331,8 @@ def live_check(
     check.preview = _sample_preview(channel, purpose, parsed_fields, parsed, language, catalogue)
     if channel == "sms":
         _sms_live(check, parsed.body, whitelisted_domains)
+        if workspace is not None and check.measure is not None:
+            check.cost = sms_cost_estimate(check.measure.segments, workspace=workspace, category=purpose)
     elif channel == "whatsapp":
         check.counters = [
             ("Header", len(parsed.header_text), WA_HEADER_MAX),
@@ -344,7 +348,6 @@ def _sms_live(check: LiveCheck, body: str, whitelisted_domains: Collection[str])
     # Counted on the text with sample values in place: that is the size a customer receives.
     text = check.preview.text if check.preview else body
     check.measure = sms_measure(text)
-    check.cost = sms_cost_estimate(check.measure.segments)
     check.dlt_text = sms_dlt_text(body)
     check.urls = urls_in(body)
     check.unlisted = unlisted_urls(body, whitelisted_domains)

@@ -194,6 +194,7 @@ def _editor_context(request: HttpRequest, template: Template, form, language: st
             language=language,
             catalogue=variable_catalogue(workspace=request.workspace),
             whitelisted_domains=dlt_settings_get(workspace=request.workspace).whitelisted_domains,
+            workspace=request.workspace,
         )
     latest = template_version_latest(template=template)
     return {

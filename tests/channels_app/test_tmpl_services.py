@@ -400,8 +400,11 @@ def test_template_list_filters_by_channel_status_language_and_text(workspace, sm
     assert [t.key for t in template_list(workspace=workspace, search="dispat")] == ["dispatch"]
 
 
-def test_cost_estimate_and_dlt_text_helpers():
-    assert sms_cost_estimate(3) == Decimal("0.60")
+def test_cost_estimate_uses_the_workspace_cost_table_and_dlt_text_helper(workspace):
+    from channels_app.policies.services import policy_update
+
+    policy_update(workspace=workspace, data={"costs": {"sms": {"exotel": {"promotional": "0.25"}}}})
+    assert sms_cost_estimate(3, workspace=workspace, category="promotional") == Decimal("0.75")
     assert (
         sms_dlt_text("Hi {{customer.name}}, order {{ event.order_id }}")
         == "Hi {#var#}, order {#var#}"
