@@ -19,29 +19,45 @@ class CustomerPage:
     next_after: int | None
 
 
-def customer_search_filter(qs: QuerySet[Customer], text: str) -> QuerySet[Customer]:
-    """Name prefix (case-insensitive), exact/prefix external id, or a phone number in any format.
+def customer_search_conditions(text: str) -> list[Q]:
+    """Name prefix (case-insensitive), external id prefix, or a phone number in any format.
 
-    Uses index range scans (`name_key >= q AND name_key < q + U+FFFF`) instead of LIKE so it stays
-    fast at a million customers on SQLite and PostgreSQL alike.
+    Each condition is an index range scan (`name_key >= q AND name_key < q + U+FFFF`, no LIKE);
+    they are queried one by one and merged, because an OR across columns makes both SQLite and
+    PostgreSQL fall back to scanning the table in id order.
     """
     text = text.strip()
     if not text:
-        return qs
+        return []
     key = text.lower()
-    cond = Q(name_key__gte=key, name_key__lt=key + "\uffff")
-    cond |= Q(external_id__gte=text, external_id__lt=text + "\uffff")
+    conditions = [
+        Q(name_key__gte=key, name_key__lt=key + "\uffff"),
+        Q(external_id__gte=text, external_id__lt=text + "\uffff"),
+    ]
     phone = phone_search_key(text)
     if phone:
-        cond |= Q(phone=phone)
-    return qs.filter(cond)
+        conditions.append(Q(phone=phone))
+    return conditions
+
+
+def _merged(qs: QuerySet[Customer], conditions: list[Q], order: tuple[str, ...], limit: int) -> list[Customer]:
+    """Up to `limit` rows matching any condition, in `order`, one indexed query per condition."""
+    if not conditions:
+        return list(qs.order_by(*order)[:limit])
+    found: dict[int, Customer] = {}
+    for condition in conditions:
+        for row in qs.filter(condition).order_by(*order)[:limit]:
+            found[row.id] = row
+    field = order[0].lstrip("-")
+    rows = sorted(found.values(), key=lambda c: (getattr(c, field), c.id), reverse=order[0].startswith("-"))
+    return rows[:limit]
 
 
 def customer_page(
     *, workspace: Workspace, text: str = "", attribute: str = "", value: str = "", after: int | None = None
 ) -> CustomerPage:
     """One page of customers, newest first; `after` is the last id of the previous page."""
-    qs = customer_search_filter(Customer.objects.filter(workspace=workspace), text)
+    qs = Customer.objects.filter(workspace=workspace)
     if attribute:
         if not ATTRIBUTE_FILTER_RE.match(attribute):
             raise ValueError("Attribute names hold only letters, digits and single underscores.")
@@ -52,7 +68,7 @@ def customer_page(
         qs = qs.filter(cond)
     if after:
         qs = qs.filter(id__lt=after)
-    rows = list(qs.order_by("-id")[: PAGE_SIZE + 1])
+    rows = _merged(qs, customer_search_conditions(text), ("-id",), PAGE_SIZE + 1)
     next_after = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     return CustomerPage(rows=rows[:PAGE_SIZE], next_after=next_after)
 
@@ -73,5 +89,5 @@ def _attribute_value(value: str):
 def customer_quick_search(*, workspace: Workspace, text: str, limit: int = 8) -> list[Customer]:
     if len(text.strip()) < 2:
         return []
-    qs = customer_search_filter(Customer.objects.filter(workspace=workspace), text)
-    return list(qs.order_by("name_key", "id")[:limit])
+    qs = Customer.objects.filter(workspace=workspace)
+    return _merged(qs, customer_search_conditions(text), ("name_key", "id"), limit)
