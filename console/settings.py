@@ -264,8 +264,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from finders; the folder only has to exist
-STATICFILES_DIRS = [BASE_DIR / "static"]
 NODE_MODULES_DIR = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end packages installed by `make` from the npm registry, served as /static/vendor/<name>/.
+VENDOR_DIRS = {"x6": NODE_MODULES_DIR / "@antv" / "x6" / "dist"}
+STATICFILES_DIRS += [(f"vendor/{name}", path) for name, path in VENDOR_DIRS.items() if path.exists()]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
