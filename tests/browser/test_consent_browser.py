@@ -69,6 +69,11 @@ def test_support_withdraws_whatsapp_promotional_consent_with_a_reason(
         timeline = page.locator("#timeline li.kind-consent").first  # refreshed by the live notice
         expect(timeline).to_contain_text("withdrawn")
         expect(timeline).to_contain_text(REASON)
+
+        page.goto(f"{daphne_server}/settings/audit/?action=consent")  # the workspace audit log
+        row = page.locator("#audit-rows tr").first
+        expect(row).to_contain_text("consent.withdrawn")
+        expect(row).to_contain_text(support.username)
         browser.close()
     assert (
         consent_state(customer=customer, channel="whatsapp", purpose="promotional") == "withdrawn"
