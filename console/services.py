@@ -127,6 +127,11 @@ def _item_error(index: int, errors: list[dict]) -> dict[str, Any]:
 _EVENTS_COMMITTED: list[Callable[[list[int]], None]] = []
 
 
+def _after_commit(callback: Callable[[], None]) -> None:
+    """transaction.on_commit; tests that hold one transaction open swap it for a direct call."""
+    transaction.on_commit(callback)
+
+
 def events_committed_register(listener: Callable[[list[int]], None]) -> None:
     if listener not in _EVENTS_COMMITTED:
         _EVENTS_COMMITTED.append(listener)
@@ -210,8 +215,10 @@ def events_ingest(
             return [o if o.status == "error" else EventOutcome(o.index, "skipped") for o in outcomes]
         new_ids = _events_store(workspace, storable, customers, source, outcomes)
     if new_ids:
-        for listener in _EVENTS_COMMITTED:
-            listener(new_ids)
+        # After the OUTERMOST commit: a caller (a webhook, the dispatcher) may hold a transaction
+        # around this one, and a listener's task must never see events that could roll back.
+        for listener in list(_EVENTS_COMMITTED):
+            _after_commit(lambda listener=listener: listener(new_ids))
     return outcomes
 
 

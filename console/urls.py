@@ -1,6 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
+from channels_app.providers_console import views as channels_views
 from console import settings_views, views
 from console.api import api
 
@@ -18,9 +19,9 @@ urlpatterns = [
     path("settings/api-keys/<int:key_id>/revoke/", settings_views.api_key_revoke, name="api_key_revoke"),
     path("settings/members/", settings_views.members, name="members"),
     path("settings/audit/", settings_views.audit_log, name="audit_log"),
-    path("journeys/", views.section, {"name": "journeys"}, name="journeys"),
+    path("", include("journeys.urls")),
     path("analytics/", views.section, {"name": "analytics"}, name="analytics_home"),
-    path("channels/", views.section, {"name": "channels"}, name="channels_home"),
+    path("channels/", channels_views.channels_home, name="channels_home"),
     path("api/v1/", api.urls),
     path("", include("channels_app.urls")),
 ]

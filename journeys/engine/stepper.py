@@ -144,6 +144,8 @@ class _Runner:
             return True
         if goal.then == "goto" and goal.goto and goal.goto != self.state.node_id:
             self._close(None, f"{reason}, moving to {goal.goto}")
+            # The goto target (e.g. a receipt) renders from the context: keep the event's data.
+            self.state.context.update(event.properties)
             self._enter_chain(goal.goto)
             return True
         notes = list(self.state.node_data.get("_notes", [])) + [f"{reason} (run continues)"]

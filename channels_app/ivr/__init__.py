@@ -1,0 +1,1 @@
+"""IVR: outbound voice-bot calls, key presses and their actions, inbound calls with context."""

@@ -1,0 +1,1 @@
+"""The outbox: enqueue (in the caller's transaction), dispatch after commit, record outcomes."""

@@ -1,0 +1,74 @@
+"""Claiming pending and stale in-flight messages for one worker.
+
+PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` then mark. SQLite (a single writer): a
+conditional ``UPDATE ... SET claimed_by = me WHERE id IN (...) AND <still claimable>``, then read
+back which rows are ours; two workers racing for a row both run the UPDATE, only one matches.
+A claim older than the lease counts as abandoned (its worker died) and may be taken again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from channels_app.models.outbox import IN_FLIGHT_STATUSES, PENDING_STATUSES, Message
+
+
+def lease_seconds() -> float:
+    """How long a claim or an in-flight send is trusted before reconciling; must exceed the
+    provider timeout by a margin, or a slow send could be looked up before it exists."""
+    return float(os.environ.get("SANGAM_DISPATCH_LEASE_S", "60"))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claimable(now: datetime) -> Q:
+    stale = now - timedelta(seconds=lease_seconds())
+    return Q(claimed_by__isnull=True) | Q(claimed_at__lt=stale)
+
+
+def _claim(base: Q, *, worker: str, limit: int, now: datetime, order: tuple[str, ...]) -> list[int]:
+    qs = Message.objects.filter(base).filter(_claimable(now)).order_by(*order)
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            ids = list(qs.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+            Message.objects.filter(id__in=ids).update(claimed_by=worker, claimed_at=now)
+        return ids
+    candidates = list(qs.values_list("id", flat=True)[:limit])
+    if not candidates:
+        return []
+    with transaction.atomic():
+        Message.objects.filter(base, _claimable(now), id__in=candidates).update(
+            claimed_by=worker, claimed_at=now
+        )
+    return list(
+        Message.objects.filter(id__in=candidates, claimed_by=worker)
+        .order_by(*order)
+        .values_list("id", flat=True)
+    )
+
+
+def messages_claim_due(*, worker: str, limit: int, now: datetime) -> list[int]:
+    """Queued or deferred messages whose time has come."""
+    base = Q(status__in=PENDING_STATUSES, due_at__lte=now)
+    return _claim(base, worker=worker, limit=limit, now=now, order=("due_at", "id"))
+
+
+def messages_claim_stale(*, worker: str, limit: int, now: datetime) -> list[int]:
+    """In-flight sends ("sending" / "unknown") whose lease ran out: reconcile before resending."""
+    stale = now - timedelta(seconds=lease_seconds())
+    base = Q(status__in=IN_FLIGHT_STATUSES, claimed_at__lt=stale) | Q(
+        status__in=IN_FLIGHT_STATUSES, claimed_at__isnull=True
+    )
+    return _claim(base, worker=worker, limit=limit, now=now, order=("claimed_at", "id"))
+
+
+def claim_release(message_id: int, **fields) -> None:
+    Message.objects.filter(pk=message_id).update(claimed_by=None, claimed_at=None, **fields)

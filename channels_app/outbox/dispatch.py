@@ -1,0 +1,298 @@
+"""The dispatcher: claim due messages, re-check the policy, mark "sending" (committed BEFORE the
+provider call), call the provider after commit, record the outcome.
+
+Crash safety: a worker killed after "sending" committed leaves the row in flight; once its lease
+runs out ``messages_reconcile`` asks the provider (``fetch_status`` / ``find_sent``; for Meta,
+which cannot be asked, it waits for the status webhook carrying our reference) before any resend,
+so each message reaches the provider once. ``SANGAM_DISPATCH_CRASH_AT=before_call|after_call`` is a
+test hook that SIGKILLs this process at that point.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels_app.models.outbox import IN_FLIGHT_STATUSES, PENDING_STATUSES, Message
+from channels_app.models.providers import ProviderAccount
+from channels_app.outbox.claims import (
+    claim_release,
+    messages_claim_due,
+    messages_claim_stale,
+    worker_name,
+)
+from channels_app.outbox.outcomes import _history, message_outcome_record
+from channels_app.outbox.sending import (
+    outbound_for,
+    send_result_record,
+)
+from channels_app.policies.selectors import send_decide
+from channels_app.providers.base import (
+    AuthFailed,
+    PermanentError,
+    RateLimited,
+    SendResult,
+    TransientError,
+)
+from channels_app.providers_console.services import (
+    adapter_for,
+    breaker_allows,
+    breaker_failure,
+    breaker_success,
+    route_resolve,
+)
+
+log = logging.getLogger("sangam.dispatch")
+NO_LOOKUP_WAIT_S = 600  # Meta/Exotel: how long to wait for a webhook naming an unknown send
+RETRY_BASE_S = 5
+
+
+@dataclass
+class Adapters:
+    """One adapter per account for the batch (pooled HTTP connections), closed at the end."""
+
+    by_account: dict[int | None, object] = field(default_factory=dict)
+
+    def get(self, message: Message, account: ProviderAccount | None):
+        key = account.pk if account else None
+        if key not in self.by_account:
+            self.by_account[key] = adapter_for(workspace=message.workspace, account=account)
+        return self.by_account[key]
+
+    def close(self) -> None:
+        for adapter in self.by_account.values():
+            close = getattr(adapter, "close", None)
+            if close:
+                close()
+
+
+def _crash_hook(point: str) -> None:
+    if os.environ.get("SANGAM_DISPATCH_CRASH_AT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def outbox_dispatch(*, limit: int = 50, now: datetime | None = None) -> dict[str, int]:
+    """One batch: reconcile stale in-flight sends, then send up to ``limit`` due messages."""
+    now = now or timezone.now()
+    worker = worker_name()
+    adapters = Adapters()
+    counts = {"reconciled": 0, "sent": 0}
+    try:
+        for message_id in messages_claim_stale(worker=worker, limit=limit, now=now):
+            counts["reconciled"] += 1
+            message_reconcile(message_id, worker=worker, now=now, adapters=adapters)
+        for message_id in messages_claim_due(worker=worker, limit=limit, now=now):
+            if message_send(message_id, worker=worker, now=now, adapters=adapters):
+                counts["sent"] += 1
+    finally:
+        adapters.close()
+    return counts
+
+
+def _rate_exceeded(account: ProviderAccount | None, now: datetime) -> bool:
+    if account is None:
+        return False
+    recent = Message.objects.filter(
+        provider_account=account, sent_at__gt=now - timedelta(seconds=1), sent_at__lte=now
+    ).count()
+    return recent >= account.rate_limit_per_s
+
+
+def _recheck(message: Message, now: datetime) -> bool:
+    """The send-time policy re-check; False when the message may not go now (recorded)."""
+    if message.decision_reason == "keyword_confirmation":
+        return True  # the reply to STOP/START the customer just sent is always allowed
+    decision = send_decide(
+        customer=message.customer,
+        channel=message.channel,
+        purpose=message.purpose,
+        template_family=message.template_family or None,
+        template_status="APPROVED",
+        template_category=(message.spec or {}).get("category") or None,
+        at=now,
+        message_id=message.pk,
+    )
+    if decision.action == "send":
+        return True
+    fields = Message.decision_fields(decision)
+    if decision.action == "defer":
+        claim_release(message.pk, status="deferred", due_at=decision.until, **fields)
+        return False
+    Message.objects.filter(pk=message.pk).update(**fields)
+    message_outcome_record(
+        message=message,
+        status="blocked",
+        at=now,
+        source="dispatch:recheck",
+        error_code=decision.reason[:32],
+        error_reason=decision.detail,
+        properties={"reason": decision.reason, "detail": decision.detail},
+    )
+    claim_release(message.pk)
+    return False
+
+
+def _prepare(message_id: int, worker: str, now: datetime) -> tuple[Message, object] | None:
+    """Lock, re-check, and commit "sending"; None when the message does not go now."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("customer", "workspace")
+            .filter(pk=message_id, claimed_by=worker, status__in=PENDING_STATUSES)
+            .first()
+        )
+        if message is None or not _recheck(message, now):
+            return None
+        account = route_resolve(workspace=message.workspace, channel=message.channel)
+        if not breaker_allows(account, now):
+            claim_release(message.pk, due_at=account.retry_at)
+            return None
+        if _rate_exceeded(account, now):
+            claim_release(message.pk, due_at=now + timedelta(seconds=1))
+            return None
+        fields = dict(
+            status="sending",
+            sent_at=now,
+            attempts=message.attempts + 1,
+            provider_kind=account.kind if account else "simulator",
+            provider_account=account,
+            claimed_at=now,
+        )
+        Message.objects.filter(pk=message.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(message, name, value)
+        _history(message, "sending", now, "dispatch", True, f"attempt {message.attempts}", {})
+    return message, account
+
+
+def message_send(message_id: int, *, worker: str, now: datetime, adapters: Adapters) -> bool:
+    """Send one claimed message; True when the provider took it."""
+    prepared = _prepare(message_id, worker, now)
+    if prepared is None:
+        return False
+    message, account = prepared
+    adapter = adapters.get(message, account)
+    try:
+        outbound = outbound_for(message, account)
+    except ValueError as exc:
+        _permanent(message, account, PermanentError("invalid", str(exc)), now)
+        return False
+    _crash_hook("before_call")
+    try:
+        result = adapter.send(outbound)
+    except Exception as exc:  # noqa: BLE001  (every failure is recorded on the message)
+        _crash_hook("after_call")
+        send_failure_record(message, account, exc, now)
+        return False
+    _crash_hook("after_call")
+    send_result_record(message, account, result, outbound, now)
+    breaker_success(account)
+    return True
+
+
+def _permanent(message: Message, account, exc: PermanentError, now: datetime) -> None:
+    with transaction.atomic():
+        message_outcome_record(
+            message=message,
+            status="failed",
+            at=now,
+            source=f"dispatch:{message.provider_kind}",
+            raw=exc.raw,
+            error_code=exc.code,
+            error_reason=exc.reason,
+        )
+        claim_release(message.pk)
+
+
+def send_failure_record(message: Message, account, exc: Exception, now: datetime) -> None:
+    """Map a failed send to the message: defer, requeue, reconcile, fail or degrade."""
+    reason = getattr(exc, "reason", str(exc)) or type(exc).__name__
+    note = {"error": type(exc).__name__, "reason": reason}
+    if isinstance(exc, RateLimited):
+        until = now + timedelta(seconds=max(exc.retry_after_s, 0.5))
+        _requeue(message, "deferred", until, f"rate limited: retry after {exc.retry_after_s:g}s")
+    elif isinstance(exc, AuthFailed):
+        breaker_failure(account, reason, now=now, force=True)
+        _requeue(message, "queued", now + timedelta(seconds=30), reason)
+    elif isinstance(exc, TransientError) and not exc.maybe_sent:
+        breaker_failure(account, reason, now=now)
+        backoff = RETRY_BASE_S * 2 ** min(message.attempts, 6)
+        _requeue(message, "queued", now + timedelta(seconds=backoff), reason)
+    elif isinstance(exc, TransientError):
+        breaker_failure(account, reason, now=now)
+        with transaction.atomic():
+            Message.objects.filter(pk=message.pk).update(
+                status="unknown", claimed_by=None, claimed_at=now, error_reason=reason[:300]
+            )
+            _history(message, "unknown", now, "dispatch", True, reason, note)
+    elif isinstance(exc, PermanentError):
+        _permanent(message, account, exc, now)
+    else:
+        log.exception("send of message %s failed unexpectedly", message.pk, exc_info=exc)
+        _permanent(message, account, PermanentError("error", f"{type(exc).__name__}: {exc}"), now)
+
+
+def _requeue(message: Message, status: str, due: datetime, reason: str) -> None:
+    """Nothing reached the provider: back to pending (our own "sending" is not an outcome)."""
+    Message.objects.filter(pk=message.pk, status__in=IN_FLIGHT_STATUSES).update(
+        status=status,
+        due_at=due,
+        sent_at=None,
+        claimed_by=None,
+        claimed_at=None,
+        error_reason=reason[:300],
+    )
+
+
+# --- reconciliation -----------------------------------------------------------------------------
+
+
+def message_reconcile(message_id: int, *, worker: str, now: datetime, adapters: Adapters) -> str:
+    """Find out what became of an in-flight send whose worker went away; returns what it did."""
+    message = (
+        Message.objects.select_related("customer", "workspace", "provider_account")
+        .filter(pk=message_id, claimed_by=worker, status__in=IN_FLIGHT_STATUSES)
+        .first()
+    )
+    if message is None:
+        return "gone"
+    account = message.provider_account
+    adapter = adapters.get(message, account)
+    outbound = outbound_for(message, account)
+    found = None
+    try:
+        if message.provider_id:
+            found = adapter.fetch_status(message.provider_id)
+            result = SendResult(message.provider_id, "sent", {}) if found else None
+        else:
+            result = adapter.find_sent(outbound, message.sent_at or now)
+    except (TransientError, AuthFailed, RateLimited) as exc:
+        claim_release(message.pk, claimed_at=now, error_reason=str(exc)[:300])
+        return "later"
+    if result is None:
+        return _not_found(message, now)
+    send_result_record(message, account, result, outbound, now, source="reconcile")
+    if found is not None:
+        from channels_app.webhooks.status import outcome_apply
+
+        with transaction.atomic():
+            outcome_apply(message=message, outcome=found, source="reconcile")
+    return "found"
+
+
+def _not_found(message: Message, now: datetime) -> str:
+    if message.provider_id or message.provider_kind in ("meta", "exotel"):
+        # The provider cannot be searched: only its webhook (with our reference) can tell.
+        if message.sent_at and now < message.sent_at + timedelta(seconds=NO_LOOKUP_WAIT_S):
+            Message.objects.filter(pk=message.pk).update(claimed_by=None, claimed_at=now)
+            return "waiting"
+    with transaction.atomic():
+        _history(message, "requeued", now, "reconcile", False, "not found at the provider", {})
+        _requeue(message, "queued", now, "not found at the provider after a lost answer")
+    return "requeued"

@@ -1,0 +1,55 @@
+"""The simulator's side of the wire: due planned outcomes and phone-view actions become signed
+simulator webhooks and go through ``webhook_receive``, exactly like a provider's callbacks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.utils import timezone
+
+from channels_app.models.outbox import SimulatedOutcome
+from channels_app.providers.base import WebhookRequest
+from channels_app.providers.simulator import SimEvent, simulator_webhook
+from channels_app.providers_console.services import simulator_settings
+from channels_app.webhooks.paths import webhook_url
+from channels_app.webhooks.services import WebhookAnswer, webhook_receive
+from console.models import Workspace
+
+
+def simulator_post(*, workspace: Workspace, events: list[SimEvent]) -> WebhookAnswer:
+    """Sign ``events`` with the workspace's simulator secret and receive them as a webhook."""
+    secret = simulator_settings(workspace=workspace).secret
+    body, headers = simulator_webhook(events, secret)
+    request = WebhookRequest(
+        url=webhook_url("simulator", workspace.pk), headers=headers, raw_body=body
+    )
+    return webhook_receive(
+        kind="simulator", owner_id=workspace.pk, endpoint="events", request=request
+    )
+
+
+def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Post every due planned outcome (claimed by marking it delivered first)."""
+    now = now or timezone.now()
+    due = list(
+        SimulatedOutcome.objects.filter(delivered_at__isnull=True, due_at__lte=now)
+        .order_by("due_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    if not due:
+        return 0
+    claimed = SimulatedOutcome.objects.filter(id__in=due, delivered_at__isnull=True).update(
+        delivered_at=now
+    )
+    if not claimed:
+        return 0
+    rows = SimulatedOutcome.objects.filter(id__in=due, delivered_at=now).order_by("due_at", "id")
+    by_workspace: dict[int, list[SimEvent]] = defaultdict(list)
+    for row in rows:
+        by_workspace[row.workspace_id].append(SimEvent(**row.event))
+    for workspace_id, events in by_workspace.items():
+        workspace = Workspace.objects.get(pk=workspace_id)
+        for event in events:  # one webhook per event, as a provider sends them
+            simulator_post(workspace=workspace, events=[event])
+    return len(rows)

@@ -1,0 +1,92 @@
+"""django-q2 tasks of the outbox (thin: they call services). Work is done in batches: a sweep
+sends due messages, reconciles stale sends and delivers due simulator outcomes; it never
+enqueues one task per message."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from channels_app.models.outbox import PENDING_STATUSES, Message, SimulatedOutcome
+
+log = logging.getLogger("sangam.dispatch")
+SWEEP_TASK = "channels_app.outbox.tasks.outbox_sweep"
+SWEEP_SCHEDULE = "outbox sweep"
+KICK_KEY = "outbox:kick"
+
+
+def outbox_dispatch_batch(limit: int = 100) -> dict[str, int]:
+    """Send up to ``limit`` due messages (and reconcile stale in-flight ones)."""
+    from channels_app.outbox.dispatch import outbox_dispatch
+
+    return outbox_dispatch(limit=limit)
+
+
+def outbox_sweep(max_s: float = 50.0) -> dict[str, int]:
+    """Deliver due simulator outcomes and dispatch batches; while more work falls due within
+    ``max_s`` (simulated delays of a few seconds), wait for it instead of ending, so the
+    simulator feels live between the once-a-minute schedule runs."""
+    from channels_app.outbox.dispatch import outbox_dispatch
+    from channels_app.outbox.simulated import simulated_outcomes_deliver
+
+    totals = {"sent": 0, "reconciled": 0, "simulated": 0}
+    deadline = time.monotonic() + max_s
+    while True:
+        totals["simulated"] += simulated_outcomes_deliver()
+        counts = outbox_dispatch(limit=100)
+        totals["sent"] += counts["sent"]
+        totals["reconciled"] += counts["reconciled"]
+        wait = next_due_in()
+        if wait is None or time.monotonic() + wait > deadline:
+            return totals
+        time.sleep(min(max(wait, 0.05), 1.0))
+
+
+def next_due_in() -> float | None:
+    """Seconds until the next pending message or simulated outcome is due (None: nothing)."""
+    moments = [
+        Message.objects.filter(status__in=PENDING_STATUSES, due_at__isnull=False)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first(),
+        SimulatedOutcome.objects.filter(delivered_at__isnull=True)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first(),
+    ]
+    found = [m for m in moments if m is not None]
+    if not found:
+        return None
+    return max(0.0, (min(found) - timezone.now()).total_seconds())
+
+
+def outbox_kick() -> None:
+    """After commit, enqueue one sweep unless one was enqueued a moment ago (coalesced)."""
+
+    def kick() -> None:
+        if not cache.add(KICK_KEY, 1, timeout=1):
+            return
+        from django_q.tasks import async_task
+
+        async_task(SWEEP_TASK, group="outbox")
+
+    transaction.on_commit(kick)
+
+
+def sweep_schedule_ensure() -> None:
+    """The periodic sweep, created once (idempotent: keyed on its name)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=SWEEP_SCHEDULE,
+        defaults={
+            "func": SWEEP_TASK,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )

@@ -1,0 +1,1 @@
+"""Channels settings: provider accounts (encrypted credentials), routing, simulator settings."""

@@ -1,0 +1,1 @@
+"""Provider webhooks: verify on the raw body, store, then process (statuses and inbound)."""

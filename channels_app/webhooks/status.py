@@ -1,0 +1,101 @@
+"""Status webhooks: match each outcome to its message (our reference first, then the provider
+id), apply it through the one outcome writer, or park it until the message is known."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from channels_app.models.outbox import Message, PendingStatus
+from channels_app.outbox.outcomes import message_outcome_record, pending_statuses_for, status_park
+from channels_app.providers.base import CallStatus, Outcome, StatusUpdate, parse_timestamp
+
+
+def message_for(*, workspace, provider_kind: str, provider_id: str, reference: str):
+    qs = Message.objects.select_related("customer", "workspace").filter(workspace=workspace)
+    if reference:
+        found = qs.filter(idempotency_key=reference).first()
+        if found is not None:
+            return found
+    if provider_id:
+        return qs.filter(provider_id=provider_id).order_by("-id").first()
+    return None
+
+
+def outcome_apply(*, message: Message, outcome: Outcome, source: str) -> list[int]:
+    """Apply one provider outcome to its message (inside the caller's transaction)."""
+    provider_id = outcome.provider_id if isinstance(outcome, StatusUpdate) else outcome.call_id
+    if provider_id and not message.provider_id:
+        Message.objects.filter(pk=message.pk).update(provider_id=provider_id)
+        message.provider_id = provider_id
+    if isinstance(outcome, CallStatus):
+        from channels_app.ivr.services import call_status_apply
+
+        return call_status_apply(message=message, outcome=outcome, source=source)
+    if outcome.status == "queued":
+        return []  # the provider's own queue: our "sent" already covers it
+    return message_outcome_record(
+        message=message,
+        status=outcome.status,
+        at=outcome.at,
+        source=source,
+        raw=dict(outcome.raw),
+        error_code=outcome.error_code,
+        error_reason=outcome.error_reason,
+        price=outcome.price,
+    )
+
+
+def _encode(outcome: Outcome) -> dict[str, Any]:
+    data = dataclasses.asdict(outcome)
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            data[key] = value.isoformat()
+        elif isinstance(value, Decimal):
+            data[key] = str(value)
+    data["type"] = "call" if isinstance(outcome, CallStatus) else "status"
+    return data
+
+
+def _decode(payload: dict[str, Any]) -> Outcome:
+    data = dict(payload)
+    cls = CallStatus if data.pop("type", "status") == "call" else StatusUpdate
+    data["at"] = parse_timestamp(data.get("at"))
+    if data.get("price") not in (None, ""):
+        data["price"] = Decimal(data["price"])
+    return cls(**data)
+
+
+def status_receive(*, workspace, provider_kind: str, outcome: Outcome, source: str) -> str:
+    """Apply ``outcome`` or park it; returns "applied" or "parked"."""
+    provider_id = outcome.provider_id if isinstance(outcome, StatusUpdate) else outcome.call_id
+    message = message_for(
+        workspace=workspace,
+        provider_kind=provider_kind,
+        provider_id=provider_id,
+        reference=outcome.reference,
+    )
+    if message is None:
+        status_park(
+            workspace=workspace,
+            provider_kind=provider_kind,
+            provider_id=provider_id,
+            reference=outcome.reference,
+            payload=_encode(outcome),
+        )
+        return "parked"
+    outcome_apply(message=message, outcome=outcome, source=source)
+    return "applied"
+
+
+def pending_statuses_apply(*, message: Message) -> int:
+    """Apply (in arrival order) and delete the statuses parked for ``message``."""
+    rows = pending_statuses_for(message)
+    for row in rows:
+        outcome_apply(
+            message=message, outcome=_decode(row.payload), source=f"parked:{row.provider_kind}"
+        )
+    PendingStatus.objects.filter(pk__in=[r.pk for r in rows]).delete()
+    return len(rows)

@@ -1,0 +1,62 @@
+"""Start-up registrations of the journey engine into console's registries (imported from
+JourneysConfig.ready): the events listener, the live topic check, the customer timeline source
+and panel, the API router, the demo seeder, and the periodic schedules after migrate."""
+
+from django.db.models.signals import post_migrate
+
+from console.consumers import topic_check_register
+from console.demo import demo_seeder_register
+from console.services import events_committed_register
+from console.timeline import timeline_source_register
+from journeys.demo import demo_journeys_seed
+from journeys.tasks import events_committed
+from journeys.timeline import journey_step_entries
+
+
+def _journey_in_workspace(workspace_id: int, ident: str) -> bool:
+    from journeys.models import Journey
+
+    return (
+        ident.isdigit()
+        and Journey.objects.filter(id=int(ident), workspace_id=workspace_id).exists()
+    )
+
+
+def _schedules(sender, **kwargs) -> None:
+    if getattr(sender, "name", "") != "journeys":
+        return
+    from journeys.tasks import schedules_ensure
+
+    try:
+        schedules_ensure()
+    except Exception:  # django_q's tables may not exist yet in a partial migrate
+        pass
+
+
+events_committed_register(events_committed)
+topic_check_register("journey", _journey_in_workspace)
+timeline_source_register("journey_step", journey_step_entries, label="Journey steps")
+demo_seeder_register("journeys", demo_journeys_seed)
+post_migrate.connect(_schedules, dispatch_uid="journeys.schedules")
+
+
+def _api() -> None:
+    from console.api import api
+    from journeys.api import router
+
+    if not any(prefix == "/journeys" for prefix, _ in api._routers):
+        api.add_router("/journeys", router)
+
+
+_api()
+
+
+def _panel() -> None:
+    from console.views import CUSTOMER_PANELS
+    from journeys.views import customer_runs_panel
+
+    if customer_runs_panel not in CUSTOMER_PANELS:
+        CUSTOMER_PANELS.append(customer_runs_panel)
+
+
+_panel()

@@ -1,0 +1,299 @@
+"""Starting runs (events, segments, dates) and routing events to the runs that wait for them.
+
+``events_process`` is what the events listener's task runs for a batch of committed event ids:
+trigger matching enrols new runs, then every event is queued as a RunInput for the runs it
+concerns (channel outcomes by ``run_id``; business events for the customer's open runs whose
+version mentions the event: a wait, the goal, an exit rule, a ``seen.`` condition), and those runs
+are advanced at once. Replays are harmless: a run is enrolled once per ``enrol_key`` and an
+input is queued once per (run, event).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from console.models import Customer, Event, Workspace
+from journeys.clock import Speed, clock_speed, real_now
+from journeys.engine import (
+    CustomerView,
+    EventInput,
+    JourneyVersion,
+    PriorRun,
+    entry_decide,
+    run_start,
+    trigger_matches,
+)
+from journeys.models import OPEN_RUN_STATUSES, Journey, Run, RunInput
+from journeys.models import JourneyVersion as VersionRow
+from journeys.services.inputs import channel_input
+from journeys.services.stepping import (
+    BATCH_SIZE,
+    Work,
+    customer_views,
+    graph_of,
+    runs_advance_due,
+    suppressors_for,
+    work_advance,
+    works_persist,
+)
+
+CHANNEL_FAMILIES = ("message", "call")
+
+
+@dataclass
+class Enrolment:
+    customer: Customer
+    enrol_key: str
+    event: EventInput | None = None
+    context: dict | None = None
+
+
+@dataclass
+class EnrolResult:
+    runs: list[Run]
+    refused: list[tuple[Enrolment, str]]
+
+
+def _correlation(graph: JourneyVersion, item: Enrolment) -> str | None:
+    key = graph.entry.correlation_key
+    values = dict(item.event.properties) if item.event else {}
+    values.update(item.context or {})
+    return str(values[key]) if key and values.get(key) is not None else None
+
+
+def _priors(journey: Journey, customer_ids: set[int]) -> dict[int, list[PriorRun]]:
+    found: dict[int, list[PriorRun]] = defaultdict(list)
+    rows = Run.objects.filter(journey=journey, customer_id__in=customer_ids).values_list(
+        "customer_id", "status", "correlation_value", "entered_at"
+    )
+    for customer_id, status, correlation, entered in rows:
+        found[customer_id].append(PriorRun(status, correlation or None, entered))
+    return found
+
+
+def runs_enrol(
+    *, version: VersionRow, items: list[Enrolment], now: datetime, views=None
+) -> EnrolResult:
+    """Create and start runs of ``version`` for ``items`` (inside the caller's transaction),
+    applying the entry rules; each started run is advanced as far as it goes at once."""
+    journey, graph = version.journey, graph_of(version.pk, version.graph)
+    done = set(
+        Run.objects.filter(journey=journey, enrol_key__in=[i.enrol_key for i in items]).values_list(
+            "enrol_key", flat=True
+        )
+    )
+    priors = _priors(journey, {item.customer.pk for item in items})
+    rows, accepted, refused = [], [], []
+    for item in items:
+        if item.enrol_key in done:
+            continue
+        done.add(item.enrol_key)
+        correlation = _correlation(graph, item)
+        decision = entry_decide(
+            graph, now=now, correlation=correlation, prior=priors[item.customer.pk]
+        )
+        if not decision.allowed:
+            refused.append((item, decision.reason))
+            continue
+        priors[item.customer.pk].append(PriorRun("active", correlation, now))
+        rows.append(_run_row(journey, version, graph, item, correlation, now))
+        accepted.append(item)
+    created = _runs_insert(rows)
+    works = _start(version, graph, created, accepted, now, views)
+    works_persist(works)
+    return EnrolResult([work.run for work in works], refused)
+
+
+def _run_row(journey, version, graph, item: Enrolment, correlation, now) -> Run:
+    one_active = graph.entry.one_active_per_key
+    return Run(
+        workspace_id=journey.workspace_id, journey=journey, version=version,
+        customer=item.customer, status="active", node_id="", state={},
+        correlation_key=graph.entry.correlation_key or "", correlation_value=correlation or "",
+        active_key=(correlation or "") if one_active else None, enrol_key=item.enrol_key,
+        entered_at=now,
+    )  # fmt: skip
+
+
+def _runs_insert(rows: list[Run]) -> list[Run | None]:
+    """Insert new runs; when a racing worker took an enrol key or active key first, the rest
+    still land (one savepoint each) and the taken ones come back as None."""
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            return list(Run.objects.bulk_create(rows))
+    except IntegrityError:
+        created: list[Run | None] = []
+        for row in rows:
+            row.pk = None
+            try:
+                with transaction.atomic():
+                    row.save()
+                created.append(row)
+            except IntegrityError:
+                created.append(None)
+        return created
+
+
+def _start(version, graph, created, accepted, now, views) -> list[Work]:
+    pairs = [(run, item) for run, item in zip(created, accepted, strict=True) if run is not None]
+    if not pairs:
+        return []
+    views = views or customer_views([item.customer for _, item in pairs], real_now())
+    suppressors = suppressors_for([run.customer_id for run, _ in pairs])
+    works = []
+    for run, item in pairs:
+        view = views[item.customer.pk]
+        advance = run_start(
+            graph, run_id=str(run.pk), now=now, customer=view, event=item.event,
+            context=item.context,
+        )  # fmt: skip
+        run.workspace = version.journey.workspace
+        work = Work(run=run, graph=graph, state=advance.state, now=now, customer=view, new=True)
+        work.suppressors = tuple(
+            (p, purposes, name)
+            for j, p, purposes, name in suppressors.get(run.customer_id, ())
+            if j != run.journey_id
+        )
+        work_advance(work, advance)
+        works.append(work)
+    return works
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+def version_interest(graph: JourneyVersion) -> frozenset[str]:
+    """Event names a run of this version needs to hear about wherever it is."""
+    names = {rule.event for rule in graph.exit_conditions}
+    if graph.goal is not None:
+        names.add(graph.goal.event)
+    for node in graph.nodes:
+        if node.kind == "wait_for" and node.config.get("event"):
+            names.add(str(node.config["event"]))
+    text = json.dumps([n.config for n in graph.nodes] + [graph.model_dump(mode="json")["goal"]])
+    for part in text.split('"seen.')[1:]:
+        names.add(part.split('"', 1)[0])
+    return frozenset(names)
+
+
+def live_versions(workspace: Workspace) -> list[VersionRow]:
+    """The versions new entries go to, one per live journey of ``workspace``."""
+    return list(
+        VersionRow.objects.filter(
+            journey__workspace=workspace,
+            journey__status="live",
+            number=F("journey__current_version"),
+        ).select_related("journey__workspace")
+    )
+
+
+def events_process(*, event_ids: list[int]) -> int:
+    """Enrol and resume for a batch of committed events. Returns the number of runs advanced."""
+    events = list(
+        Event.objects.filter(id__in=event_ids)
+        .select_related("customer", "workspace")
+        .order_by("id")
+    )
+    by_workspace: dict[int, list[Event]] = defaultdict(list)
+    for event in events:
+        by_workspace[event.workspace_id].append(event)
+    targets: list[int] = []
+    for batch in by_workspace.values():
+        with transaction.atomic():
+            targets += _events_for_workspace(batch[0].workspace, batch)
+    advanced = 0
+    for start in range(0, len(targets), BATCH_SIZE):
+        advanced += runs_advance_due(only_ids=targets[start : start + BATCH_SIZE])
+    return advanced
+
+
+def _events_for_workspace(workspace: Workspace, events: list[Event]) -> list[int]:
+    speed = clock_speed(workspace)
+    now = speed.at(real_now())
+    views = customer_views({e.customer_id: e.customer for e in events}.values(), real_now())
+    inputs = {e.pk: _event_input(e, speed, now) for e in events}
+    _enrol_events(workspace, events, inputs, views, now)
+    rows = _inputs_for_events(workspace, events, inputs)
+    RunInput.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    run_ids = sorted({row.run_id for row in rows})
+    Run.objects.filter(id__in=run_ids, status__in=OPEN_RUN_STATUSES).update(due_at=now)
+    return run_ids
+
+
+def _event_input(event: Event, speed: Speed, now: datetime) -> EventInput:
+    return EventInput(event.name, min(speed.at(event.occurred_at), now), event.properties or {})
+
+
+def _enrol_events(workspace, events, inputs, views: dict[int, CustomerView], now) -> None:
+    for version in live_versions(workspace):
+        graph = graph_of(version.pk, version.graph)
+        items = [
+            Enrolment(event.customer, f"event:{event.pk}", inputs[event.pk])
+            for event in events
+            if trigger_matches(graph, inputs[event.pk], views[event.customer_id])
+        ]
+        if items:
+            runs_enrol(version=version, items=items, now=now, views=views)
+
+
+def _inputs_for_events(workspace, events: list[Event], inputs) -> list[RunInput]:
+    customer_ids = {event.customer_id for event in events}
+    open_runs = list(
+        Run.objects.filter(
+            workspace=workspace, customer_id__in=customer_ids, status__in=OPEN_RUN_STATUSES
+        ).values_list("id", "customer_id", "version_id", "enrol_key")
+    )
+    _graphs_load({version_id for _, _, version_id, _ in open_runs})
+    by_customer: dict[int, list[tuple[int, frozenset[str], int]]] = defaultdict(list)
+    for run_id, customer_id, version_id, enrol_key in open_runs:
+        interest = version_interest(graph_of(version_id, {}))
+        since = int(enrol_key[6:]) if enrol_key.startswith("event:") else 0
+        by_customer[customer_id].append((run_id, interest, since))
+    owned = _owned_runs(workspace, events)
+    rows = []
+    for event in events:
+        inp = inputs[event.pk]
+        source = f"event:{event.pk}"
+        mapped = channel_input(event.name, inp.at, event.properties or {})
+        run_id = _run_id_of(event)
+        if mapped is not None and run_id in owned:
+            kind, payload = mapped
+            rows.append(RunInput(run_id=run_id, kind=kind, source_key=source, at=inp.at,
+                                 payload=payload))  # fmt: skip
+            continue
+        payload = {"name": event.name, "properties": event.properties or {}}
+        for run_id, interest, since in by_customer.get(event.customer_id, ()):
+            if event.name in interest and event.pk > since:
+                rows.append(RunInput(run_id=run_id, kind="event", source_key=source,
+                                     at=inp.at, payload=payload))  # fmt: skip
+    return rows
+
+
+def _run_id_of(event: Event) -> int | None:
+    raw = (event.properties or {}).get("run_id")
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _owned_runs(workspace: Workspace, events: list[Event]) -> set[int]:
+    ids = {_run_id_of(e) for e in events if e.name.split(".")[0] in CHANNEL_FAMILIES}
+    ids.discard(None)
+    return set(Run.objects.filter(workspace=workspace, id__in=ids).values_list("id", flat=True))
+
+
+def _graphs_load(version_ids: set[int]) -> None:
+    from journeys.services.stepping import _graphs
+
+    missing = [v for v in version_ids if v not in _graphs]
+    for version_id, graph in VersionRow.objects.filter(id__in=missing).values_list("id", "graph"):
+        graph_of(version_id, graph)

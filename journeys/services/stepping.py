@@ -1,0 +1,352 @@
+"""Batch stepping: claim many due runs, advance each with the pure engine, write it all at once.
+
+One batch is one transaction: the claim, every run's new state, its steps, the outbox messages it
+asked for, the counters and the inputs it consumed. A worker killed anywhere inside loses the
+whole transaction (the runs stay due and are claimed again); steps are unique on (run, node,
+attempt) and messages on their idempotency key, so a replay writes nothing twice.
+
+Claiming: ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers share the due runs; on
+SQLite the batch transaction is IMMEDIATE (one writer), and the claim is an UPDATE of
+``claimed_by`` inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+
+from console.live import live_publish
+from console.models import Customer
+from journeys.clock import Speed, real_now
+from journeys.engine import (
+    Advance,
+    CustomerView,
+    Input,
+    JourneyVersion,
+    RunState,
+    Step,
+    journey_parse,
+    run_advance,
+)
+from journeys.models import EngineSettings, NodeCounter, Run, RunInput
+from journeys.models import Step as StepRow
+from journeys.services.effects import EffectResult, effects_apply
+from journeys.services.inputs import input_decode
+
+log = logging.getLogger("sangam.journeys")
+
+BATCH_SIZE = 500
+# Immediate verdicts (blocked, failed, deferred) are fed back at once; a chain of sends each
+# blocked at once needs one round per send, bounded like the engine's own step budget.
+MAX_ROUNDS = 20
+WORKER_ID = f"{os.uname().nodename}:{os.getpid()}"
+
+_graphs: dict[int, JourneyVersion] = {}
+
+
+def graph_of(version_id: int, graph: dict) -> JourneyVersion:
+    """The parsed graph of a version; versions are immutable, so the parse is cached."""
+    parsed = _graphs.get(version_id)
+    if parsed is None:
+        if len(_graphs) > 2000:
+            _graphs.clear()
+        parsed = _graphs[version_id] = journey_parse(graph)
+    return parsed
+
+
+def _crash_point(name: str) -> None:
+    """Test hook: SANGAM_ENGINE_CRASH_AT=<name> kills this process there (the worker-kill test)."""
+    if os.environ.get("SANGAM_ENGINE_CRASH_AT") == name:
+        os.kill(os.getpid(), 9)
+
+
+# --- customers as the engine sees them ----------------------------------------------------------
+
+
+def customer_views(customers: Iterable[Customer], at: datetime) -> dict[int, CustomerView]:
+    """Snapshots for the engine: attributes, consent per channel.purpose, reachability."""
+    from channels_app.consent.selectors import consent_states_bulk
+
+    customers = {c.pk: c for c in customers}
+    states = consent_states_bulk(customer_ids=list(customers), at=at) if customers else {}
+    views = {}
+    for pk, customer in customers.items():
+        consent = {f"{ch}.{purpose}": s for (ch, purpose), s in states.get(pk, {}).items()}
+        phone = bool(customer.phone)
+        views[pk] = CustomerView(
+            customer_id=str(pk),
+            tz=customer.timezone or "Asia/Kolkata",
+            language=customer.language,
+            attributes=dict(customer.attributes or {}),
+            consent=consent,
+            reachable={"sms": phone, "voice": phone, "whatsapp": phone and customer.whatsapp},
+        )
+    return views
+
+
+# --- one run's work in a batch -----------------------------------------------------------------
+
+
+@dataclass
+class Work:
+    run: Run
+    graph: JourneyVersion
+    state: RunState
+    now: datetime
+    customer: CustomerView
+    attempts_before: dict[str, int] = field(default_factory=dict)
+    status_before: str = "active"
+    steps: list[Step] = field(default_factory=list)
+    effects: EffectResult = field(default_factory=EffectResult)
+    new: bool = False
+    # (priority, suppressed purposes, journey name) of the customer's other open runs.
+    suppressors: tuple = ()
+
+
+def work_advance(work: Work, advance: Advance) -> None:
+    """Take an Advance, apply its effects, and feed immediate verdicts back until none are left."""
+    for _ in range(MAX_ROUNDS):
+        work.state = advance.state
+        work.steps.extend(advance.steps)
+        verdicts = effects_apply(work, advance.effects)
+        if not verdicts or work.state.ended:
+            return
+        advance = run_advance(
+            work.graph, work.state, now=work.now, inputs=verdicts, customer=work.customer
+        )
+    log.warning("run %s: verdict rounds exhausted", work.run.pk)
+
+
+# --- claiming -----------------------------------------------------------------------------------
+
+
+def _speeds() -> dict[int, Speed]:
+    rows = EngineSettings.objects.filter(clock_anchor_real__isnull=False).values_list(
+        "workspace_id", "clock_speed", "clock_anchor_real", "clock_anchor_journey"
+    )
+    return {ws: Speed(f, ar, aj) for ws, f, ar, aj in rows}
+
+
+def _due_q(speeds: dict[int, Speed], real: datetime) -> Q:
+    """Runs due by their own workspace's journey time."""
+    q = Q(due_at__lte=real) & ~Q(workspace_id__in=list(speeds))
+    for workspace_id, speed in speeds.items():
+        q |= Q(workspace_id=workspace_id, due_at__lte=speed.at(real))
+    return q
+
+
+def _claim(limit: int, only_ids: list[int] | None) -> list[Run]:
+    real = real_now()
+    speeds = _speeds()
+    base = Run.objects.filter(journey__status="live", due_at__isnull=False)
+    base = (
+        base.filter(id__in=only_ids) if only_ids is not None else base.filter(_due_q(speeds, real))
+    )
+    if connection.vendor == "postgresql":
+        ids = list(
+            base.order_by("due_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("id", flat=True)[:limit]
+        )
+    else:
+        ids = list(base.order_by("due_at").values_list("id", flat=True)[:limit])
+    if not ids:
+        return []
+    Run.objects.filter(id__in=ids).update(claimed_by=WORKER_ID, claimed_at=real)
+    return list(Run.objects.filter(id__in=ids).select_related("customer", "version"))
+
+
+def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = None) -> int:
+    """Claim up to ``limit`` due runs of live journeys (or the given ones) and advance them in one
+    transaction. Returns how many runs were advanced; safe to call from many workers at once."""
+    with transaction.atomic():
+        runs = _claim(limit, only_ids)
+        if not runs:
+            return 0
+        _crash_point("claimed")
+        inputs = _inputs_for([run.pk for run in runs])
+        speeds = _speeds()
+        real = real_now()
+        views = customer_views({run.customer_id: run.customer for run in runs}.values(), real)
+        suppressors = suppressors_for([run.customer_id for run in runs])
+        works = []
+        for run in runs:
+            speed = speeds.get(run.workspace_id, Speed())
+            work = work_load(run, speed.at(real), views[run.customer_id])
+            work.suppressors = _others(suppressors.get(run.customer_id, ()), run.journey_id)
+            advance = run_advance(
+                work.graph, work.state, now=work.now, inputs=inputs.get(run.pk, []),
+                customer=work.customer,
+            )  # fmt: skip
+            work_advance(work, advance)
+            works.append(work)
+        _crash_point("advanced")
+        works_persist(works)
+        RunInput.objects.filter(run_id__in=[run.pk for run in runs]).delete()
+        _crash_point("persisted")
+    return len(runs)
+
+
+def work_load(run: Run, now: datetime, customer: CustomerView) -> Work:
+    state = RunState.model_validate(run.state)
+    return Work(
+        run=run,
+        graph=graph_of(run.version_id, run.version.graph),
+        state=state,
+        now=now,
+        customer=customer,
+        attempts_before=dict(state.attempts),
+        status_before=state.status,
+    )
+
+
+def suppressors_for(customer_ids: list[int]) -> dict[int, list[tuple]]:
+    """Customer -> (journey id, priority, suppressed purposes, journey name) of open runs whose
+    version suppresses something (for ``send_suppressed``): two queries per batch."""
+    from journeys.models import JourneyVersion as VersionRow
+
+    rows = list(
+        Run.objects.filter(
+            customer_id__in=set(customer_ids), status__in=("active", "waiting")
+        ).values_list("customer_id", "journey_id", "version_id", "journey__name")
+    )
+    missing = {version_id for _, _, version_id, _ in rows if version_id not in _graphs}
+    for version_id, graph in VersionRow.objects.filter(id__in=missing).values_list("id", "graph"):
+        graph_of(version_id, graph)
+    found: dict[int, list[tuple]] = defaultdict(list)
+    for customer_id, journey_id, version_id, name in rows:
+        graph = _graphs.get(version_id)
+        if graph is not None and graph.suppresses:
+            found[customer_id].append((journey_id, graph.priority, tuple(graph.suppresses), name))
+    return found
+
+
+def _others(entries: Iterable[tuple], journey_id: int) -> tuple:
+    return tuple((p, purposes, name) for j, p, purposes, name in entries if j != journey_id)
+
+
+def _inputs_for(run_ids: list[int]) -> dict[int, list[Input]]:
+    grouped: dict[int, list[Input]] = defaultdict(list)
+    rows = RunInput.objects.filter(run_id__in=run_ids).order_by("at", "id")
+    for run_id, kind, at, payload in rows.values_list("run_id", "kind", "at", "payload"):
+        decoded = input_decode(kind, at, payload)
+        if decoded is not None:
+            grouped[run_id].append(decoded)
+    return grouped
+
+
+# --- writing a batch ----------------------------------------------------------------------------
+
+
+def _sync_run(work: Work) -> None:
+    run, state = work.run, work.state
+    run.state = state.model_dump(mode="json")
+    run.status, run.node_id = state.status, state.node_id or ""
+    wait = state.wait if not state.ended else None
+    run.wake_at = wait.wake_at if wait else None
+    run.due_at = (
+        run.wake_at if state.status == "waiting" else (work.now if not state.ended else None)
+    )
+    run.waiting_event = (wait.event or "") if wait else ""
+    run.waiting_correlation = (wait.correlation or "") if wait else ""
+    run.message_key = (wait.message_key or "") if wait else ""
+    last = work.steps[-1].reason if work.steps else ""
+    run.reason = ((wait.reason if wait else "") or last or state.end_reason)[:300]
+    run.holdout, run.goal_reached_at = state.holdout, state.goal_reached_at
+    if state.ended:
+        run.ended_at, run.active_key = state.ended_at, None
+    run.claimed_by = ""
+
+
+RUN_FIELDS = [
+    "state", "status", "node_id", "wake_at", "due_at", "waiting_event", "waiting_correlation",
+    "message_key", "reason", "holdout", "goal_reached_at", "ended_at", "active_key", "claimed_by",
+]  # fmt: skip
+
+
+def works_persist(works: list[Work]) -> None:
+    """Write runs, steps, counters and deferred effects of a batch (inside its transaction)."""
+    for work in works:
+        _sync_run(work)
+    Run.objects.bulk_update([w.run for w in works], RUN_FIELDS, batch_size=500)
+    StepRow.objects.bulk_create(
+        [_step_row(w.run.pk, step) for w in works for step in w.steps],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    counters_apply(_counter_deltas(works))
+    for work in works:
+        work.effects.after_persist(work)
+    _publish(works)
+
+
+def _step_row(run_id: int, step: Step) -> StepRow:
+    return StepRow(
+        run_id=run_id,
+        node_id=step.node_id,
+        kind=step.kind,
+        attempt=step.attempt,
+        entered_at=step.entered_at,
+        left_at=step.left_at,
+        port=step.port or "",
+        reason=step.reason[:300],
+        notes=list(step.notes),
+        detail=dict(step.detail),
+    )
+
+
+def _counter_deltas(works: list[Work]) -> dict[tuple, int]:
+    deltas: dict[tuple, int] = defaultdict(int)
+    for work in works:
+        base = (work.run.journey_id, work.run.version.number)
+        for node_id, count in work.state.attempts.items():
+            entered = count - work.attempts_before.get(node_id, 0)
+            if entered > 0:
+                deltas[(*base, node_id, "entered")] += entered
+        for step in work.steps:
+            deltas[(*base, step.node_id, "left")] += 1
+            deltas[(*base, step.node_id, f"port:{step.port or 'end'}")] += 1
+        prefix = "holdout:" if work.state.holdout else ""
+        if work.new:
+            deltas[(*base, "", f"{prefix}enrolled")] += 1
+        if work.state.ended and work.status_before not in ("completed", "exited", "failed"):
+            deltas[(*base, "", f"{prefix}ended:{work.state.status}")] += 1
+    return deltas
+
+
+def counters_apply(deltas: dict[tuple, int]) -> None:
+    """Add ``deltas`` ((journey, version, node, metric) -> n): one insert, one update per key."""
+    deltas = {key: n for key, n in deltas.items() if n}
+    if not deltas:
+        return
+    NodeCounter.objects.bulk_create(
+        [NodeCounter(journey_id=j, version_number=v, node_id=n, metric=m) for j, v, n, m in deltas],
+        ignore_conflicts=True,
+    )
+    for (journey_id, version, node_id, metric), n in deltas.items():
+        NodeCounter.objects.filter(
+            journey_id=journey_id, version_number=version, node_id=node_id, metric=metric
+        ).update(count=F("count") + n)
+
+
+def _publish(works: list[Work]) -> None:
+    for journey_id in {w.run.journey_id for w in works}:
+        live_publish(f"journey:{journey_id}", kind="runs")
+    for work in works:
+        if work.steps:
+            live_publish(
+                f"customer:{work.run.customer_id}", kind="journey", journey=work.run.journey_id,
+                node=work.state.node_id or "",
+            )  # fmt: skip
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex[:12]

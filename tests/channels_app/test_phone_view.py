@@ -1,0 +1,86 @@
+# ruff: noqa: F811  (pytest fixtures imported from outbox_fixtures / standins)
+"""The phone view: a customer's threads, and actions that travel the simulator webhook path."""
+
+from datetime import timedelta
+
+import pytest
+
+from channels_app.models import Call, Message
+from channels_app.outbox.dispatch import outbox_dispatch
+from channels_app.outbox.services import message_enqueue
+from console.models import Event
+from tests.channels_app.outbox_fixtures import NOON, ORDER, customer, seeded  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_phone_shows_the_sms_sender_header_and_whatsapp_buttons(client_as, customer):
+    for channel, key in (("sms", "order_confirmation_sms"), ("whatsapp", "dispatch_whatsapp")):
+        message_enqueue(
+            workspace=customer.workspace,
+            customer=customer,
+            channel=channel,
+            template_key=key,
+            purpose="service",
+            variables=ORDER,
+            idempotency_key=key,
+            at=NOON,
+        )
+    outbox_dispatch(now=NOON + timedelta(seconds=1))
+    page = client_as("operations").get(f"/channels/phone/?customer={customer.phone}")
+    html = page.content.decode()
+    assert "-MUZZTK-" in html and "Need help?" in html and "Order #58821 is on its way" in html
+
+
+def test_a_reply_from_the_phone_goes_through_the_webhook_and_opens_the_window(client_as, customer):
+    client = client_as("operations")
+    response = client.post(
+        f"/channels/phone/{customer.pk}/act/",
+        {"action": "reply", "channel": "whatsapp", "text": "Hi there"},
+    )
+    assert response.status_code == 302
+    event = Event.objects.get(name="inbound.message")
+    assert event.properties["text"] == "Hi there" and event.properties["provider"] == "simulator"
+
+
+def test_tapping_a_button_reports_the_click(client_as, customer):
+    message_enqueue(
+        workspace=customer.workspace,
+        customer=customer,
+        channel="whatsapp",
+        template_key="dispatch_whatsapp",
+        purpose="service",
+        variables=ORDER,
+        idempotency_key="wa-1",
+        at=NOON,
+    )
+    outbox_dispatch(now=NOON + timedelta(seconds=1))
+    sent = Message.objects.get()
+    client_as("operations").post(
+        f"/channels/phone/{customer.pk}/act/",
+        {"action": "tap", "message": sent.pk, "payload": "Need help?"},
+    )
+    assert Event.objects.get(name="message.clicked").properties["button"] == "Need help?"
+
+
+def test_calling_the_business_is_an_inbound_call_and_bad_actions_name_the_field(
+    client_as, customer
+):
+    client = client_as("operations")
+    client.post(f"/channels/phone/{customer.pk}/act/", {"action": "call_in"})
+    assert Call.objects.get().direction == "inbound"
+    assert Event.objects.filter(name="inbound.call").count() == 1
+    bad = client.post(
+        f"/channels/phone/{customer.pk}/act/",
+        {"action": "reply", "text": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    assert bad.status_code == 400 and "text: type a reply first" in bad.content.decode()
+
+
+def test_a_viewer_can_look_but_not_act(client_as, customer):
+    viewer = client_as("viewer")
+    assert viewer.get(f"/channels/phone/?customer={customer.pk}").status_code == 200
+    assert (
+        viewer.post(f"/channels/phone/{customer.pk}/act/", {"action": "call_in"}).status_code == 403
+    )

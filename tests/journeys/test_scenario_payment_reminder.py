@@ -1,0 +1,155 @@
+"""Seed 3, payment reminder with fallback, end to end with the database and a frozen clock:
+events through the API path, messages through the outbox, outcomes fed back as channel events."""
+
+import pytest
+
+from channels_app.models.outbox import Message
+from journeys.demo import seed_journeys_publish
+from journeys.models import Journey, Run
+from journeys.tasks import runs_due_sweep
+from tests.journeys.conftest import feed, send_event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reminder(templates, clock, engine_sync):
+    seed_journeys_publish(templates)
+    return Journey.objects.get(workspace=templates, gallery_slug="payment-reminder-fallback")
+
+
+def due(customer, loan="LN1"):
+    return send_event(
+        customer, "payment.due", loan_id=loan, emi_amount="8450", emi_due_date="2031-12-10"
+    )
+
+
+def treated(make_customer, **kwargs):
+    """A customer whose first run is not in the 10% holdout (holdout is chosen from the run id)."""
+    while True:
+        customer = make_customer(**kwargs)
+        due(customer)
+        run = Run.objects.get(customer=customer)
+        if not run.holdout:
+            return customer, run
+        Run.objects.filter(pk=run.pk).delete()
+        Message.objects.filter(customer=customer).delete()
+
+
+def messages(customer):
+    return [
+        (m.channel, m.template_key, m.status)
+        for m in Message.objects.filter(customer=customer).order_by("id")
+    ]
+
+
+def path(run):
+    return [(s.node_id, s.port) for s in run.steps.order_by("id")]
+
+
+def test_reader_who_pays_gets_only_the_whatsapp_reminder(reminder, make_customer, clock):
+    customer, run = treated(make_customer)
+    assert messages(customer) == [("whatsapp", "payment_reminder_whatsapp", "queued")]
+    message = Message.objects.get(customer=customer)
+    feed(message, "sent")
+    clock.advance(hours=2)
+    feed(message, "read")
+    send_event(customer, "payment.received", loan_id="LN1", amount="8450")
+    run.refresh_from_db()
+    assert run.status == "completed"
+    assert path(run) == [
+        ("trigger", "out"),
+        ("whatsapp", "sent"),
+        ("wait_read", "matched"),
+        ("wait_payment", ""),
+    ]
+    assert run.steps.last().reason == "goal: payment.received"
+    assert len(messages(customer)) == 1
+
+
+def test_unread_whatsapp_falls_back_to_sms_after_24h(reminder, make_customer, clock):
+    customer, run = treated(make_customer)
+    feed(Message.objects.get(customer=customer), "sent")
+    clock.advance(hours=24, minutes=1)
+    runs_due_sweep(seconds=0)
+    assert [m[:2] for m in messages(customer)] == [
+        ("whatsapp", "payment_reminder_whatsapp"),
+        ("sms", "payment_reminder_sms"),
+    ]
+    run.refresh_from_db()
+    step = run.steps.get(node_id="wait_read")
+    assert step.port == "timeout" and step.reason == "fallback: WhatsApp unread after 24h"
+
+
+def test_no_whatsapp_consent_skips_to_sms_at_once(reminder, make_customer):
+    customer = make_customer(consent=("sms", "voice"))
+    due(customer)
+    run = Run.objects.get(customer=customer)
+    if run.holdout:
+        pytest.skip("held out")
+    assert [m[:2] + (m[2],) for m in messages(customer)] == [
+        ("whatsapp", "payment_reminder_whatsapp", "blocked"),
+        ("sms", "payment_reminder_sms", "queued"),
+    ]
+    step = run.steps.get(node_id="whatsapp")
+    assert step.port == "skipped" and step.reason == "skipped: no WhatsApp consent"
+
+
+def test_no_payment_in_48h_brings_the_voice_bot_and_a_keypress_routes_it(
+    reminder, make_customer, clock
+):
+    customer, run = treated(make_customer)
+    feed(Message.objects.get(customer=customer), "sent")
+    clock.advance(hours=24, minutes=1)
+    runs_due_sweep(seconds=0)
+    feed(Message.objects.get(customer=customer, channel="sms"), "sent")
+    clock.advance(hours=48, minutes=1)
+    runs_due_sweep(seconds=0)
+    call = Message.objects.get(customer=customer, channel="voice")
+    assert call.template_key == "emi_reminder_voice" and call.kind == "call"
+    feed(call, "message.sent")
+    feed(call, "call.keypress", digit="2")
+    run.refresh_from_db()
+    assert run.node_id == "wait_after_call"
+    assert ("voice", "2") in path(run)
+    send_event(customer, "payment.received", loan_id="LN1")
+    run.refresh_from_db()
+    assert run.status == "completed"
+
+
+def test_holdout_runs_get_nothing_but_reach_the_goal(reminder, make_customer):
+    held = None
+    for _ in range(80):
+        customer = make_customer()
+        due(customer)
+        run = Run.objects.get(customer=customer)
+        if run.holdout:
+            held = (customer, run)
+            break
+    assert held is not None, "no holdout run in 80 tries at 10%"
+    customer, run = held
+    assert messages(customer) == []
+    assert run.steps.get(node_id="whatsapp").reason == "holdout: not sent"
+    send_event(customer, "payment.received", loan_id="LN1")
+    run.refresh_from_db()
+    assert run.status == "completed"
+
+
+def test_a_payment_for_another_loan_leaves_the_run_waiting(reminder, make_customer):
+    customer, run = treated(make_customer)
+    send_event(customer, "payment.received", loan_id="LN-OTHER")
+    run.refresh_from_db()
+    assert run.status == "waiting"
+
+
+def test_a_replayed_event_batch_writes_no_second_run_step_or_message(reminder, make_customer):
+    from journeys.services import events_process
+
+    customer, run = treated(make_customer)
+    event_id = run.enrol_key.removeprefix("event:")
+    steps, msgs = run.steps.count(), Message.objects.filter(customer=customer).count()
+    events_process(event_ids=[int(event_id)])
+    events_process(event_ids=[int(event_id)])
+    assert Run.objects.filter(customer=customer).count() == 1
+    assert run.steps.count() == steps
+    assert Message.objects.filter(customer=customer).count() == msgs
