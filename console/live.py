@@ -79,10 +79,14 @@ class _Coalescer:
         else:
             from console.models import LiveNotice
 
-            close_old_connections()
-            LiveNotice.objects.bulk_create(
-                [LiveNotice(group=topic, payload=data) for topic, data in batch.items()]
-            )
+            from django.db import connection
+
+            try:
+                LiveNotice.objects.bulk_create(
+                    [LiveNotice(group=topic, payload=data) for topic, data in batch.items()]
+                )
+            finally:
+                connection.close()  # this thread's own connection must not outlive the flush
 
 
 _instance: _Coalescer | None = None
