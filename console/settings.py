@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "console",
     "channels_app",
     "journeys",
+    "journeys.builder",
     "analytics",
 ]
 

@@ -112,3 +112,22 @@ def clock_speed_set(*, workspace: Workspace, factor: float) -> Speed:
     row.clock_speed = factor
     row.save(update_fields=["clock_speed", "clock_anchor_real", "clock_anchor_journey"])
     return Speed(factor, now, row.clock_anchor_journey)
+
+
+def accelerated_nows() -> dict[int, datetime]:
+    """{workspace id: journey now} for every workspace whose clock is not real time."""
+    from journeys.models import EngineSettings
+
+    rows = EngineSettings.objects.exclude(clock_speed=1).values(
+        "workspace_id", "clock_speed", "clock_anchor_real", "clock_anchor_journey"
+    )
+    now = real_now()
+    speeds = {
+        r["workspace_id"]: Speed(
+            r["clock_speed"], r["clock_anchor_real"], r["clock_anchor_journey"]
+        )
+        for r in rows
+    }
+    return {
+        workspace_id: speed.at(now) for workspace_id, speed in speeds.items() if speed.accelerated
+    }

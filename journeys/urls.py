@@ -3,6 +3,7 @@ from django.urls import include, path
 from journeys import views
 
 urlpatterns = [
+    path("", include("journeys.builder.urls")),  # the builder (before journey_control)
     path("journeys/", views.journey_list, name="journeys"),
     path("journeys/settings/", views.engine_settings_edit, name="journeys_settings"),
     path("journeys/gallery/<slug:slug>/", views.gallery_use, name="journeys_gallery_use"),

@@ -54,17 +54,16 @@ def _customer_entries(customer: Customer, rng: random.Random, now) -> list[Conse
                     signed_up,
                 )
             )
-        entries.append(
-            _entry(
-                customer,
-                "sms",
-                "service",
-                "granted",
-                "form",
-                "Implied: existing customer relationship",
-                signed_up,
+        service = [
+            ("sms", "Implied: existing customer relationship"),
+            ("voice", "Implied: existing customer relationship"),
+        ]
+        if customer.whatsapp:  # order and account updates need the WhatsApp opt-in
+            service.append(("whatsapp", "WhatsApp opt-in for order and account updates at sign-up"))
+        for channel, proof in service:
+            entries.append(
+                _entry(customer, channel, "service", "granted", "form", proof, signed_up)
             )
-        )
     if customer.whatsapp and rng.random() < 0.7:
         opted = signed_up + timedelta(days=rng.randrange(0, 20))
         entries.append(

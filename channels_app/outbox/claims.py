@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from channels_app.models.outbox import IN_FLIGHT_STATUSES, PENDING_STATUSES, Message
+from channels_app.outbox.clock import due_q
 
 
 def lease_seconds() -> float:
@@ -57,7 +58,7 @@ def _claim(base: Q, *, worker: str, limit: int, now: datetime, order: tuple[str,
 
 def messages_claim_due(*, worker: str, limit: int, now: datetime) -> list[int]:
     """Queued or deferred messages whose time has come."""
-    base = Q(status__in=PENDING_STATUSES, due_at__lte=now)
+    base = Q(status__in=PENDING_STATUSES) & due_q(now)
     return _claim(base, worker=worker, limit=limit, now=now, order=("due_at", "id"))
 
 

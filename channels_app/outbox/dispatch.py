@@ -27,6 +27,7 @@ from channels_app.outbox.claims import (
     messages_claim_stale,
     worker_name,
 )
+from channels_app.outbox.clock import workspace_now
 from channels_app.outbox.outcomes import _history, message_outcome_record
 from channels_app.outbox.sending import (
     outbound_for,
@@ -73,8 +74,18 @@ class Adapters:
 
 
 def _crash_hook(point: str) -> None:
-    if os.environ.get("SANGAM_DISPATCH_CRASH_AT") == point:
-        os.kill(os.getpid(), signal.SIGKILL)
+    """Test hook: SIGKILL this process at ``point``. With ``SANGAM_DISPATCH_CRASH_ONCE`` (a file
+    path) only the first process to create that file dies, so a django-q2 cluster whose workers
+    all inherit the setting can recover."""
+    if os.environ.get("SANGAM_DISPATCH_CRASH_AT") != point:
+        return
+    marker = os.environ.get("SANGAM_DISPATCH_CRASH_ONCE")
+    if marker:
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def outbox_dispatch(*, limit: int = 50, now: datetime | None = None) -> dict[str, int]:
@@ -115,7 +126,7 @@ def _recheck(message: Message, now: datetime) -> bool:
         template_family=message.template_family or None,
         template_status="APPROVED",
         template_category=(message.spec or {}).get("category") or None,
-        at=now,
+        at=workspace_now(message.workspace_id, now),  # quiet hours and caps in journey time
         message_id=message.pk,
     )
     if decision.action == "send":
