@@ -33,7 +33,8 @@ def _waiting_nodes(journey: Journey) -> list[dict]:
         node = journey_parse(row["version__graph"]).node(row["node_id"])
         entry = merged.setdefault(row["node_id"], {
             "id": row["node_id"], "kind": node.kind if node else "?",
-            "label": (node.label or node.id) if node else row["node_id"], "count": 0, "versions": set(),
+            "label": (node.label or node.id) if node else row["node_id"],
+            "count": 0, "versions": set(),
         })  # fmt: skip
         entry["count"] += row["n"]
         entry["versions"].add(row["version__number"])
