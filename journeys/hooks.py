@@ -1,6 +1,7 @@
 """Start-up registrations of the journey engine into console's registries (imported from
 JourneysConfig.ready): the events listener, the live topic check, the customer timeline source
-and panel, the API router, the demo seeder, and the periodic schedules after migrate."""
+and panel, the API router, the demo seeder, the inbound IVR's caller context, and the periodic
+schedules after migrate."""
 
 from django.db.models.signals import post_migrate
 
@@ -49,6 +50,16 @@ def _api() -> None:
 
 
 _api()
+
+
+def _ivr_context() -> None:
+    from channels_app.ivr.context import ivr_context_register
+    from journeys.ivr_context import journey_caller_context
+
+    ivr_context_register(journey_caller_context)
+
+
+_ivr_context()
 
 
 def _panel() -> None:

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from console.models import Customer, Event
 
 log = logging.getLogger("sangam.ivr")
-ContextProvider = Callable[[Customer], str | None]
+
+
+@dataclass(frozen=True)
+class CallerContext:
+    """What a provider knows about the caller: the sentence spoken first, optionally the IVR
+    menu (``IvrMenu.key``) that fits it, and values for the templates its digits send."""
+
+    text: str
+    menu_key: str = ""
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+ContextProvider = Callable[[Customer], "str | CallerContext | None"]
 _PROVIDERS: list[ContextProvider] = []
 
 ORDER_PHRASES = {
@@ -22,7 +36,8 @@ ORDER_PHRASES = {
 
 
 def ivr_context_register(fn: ContextProvider) -> None:
-    """Register ``fn(customer) -> sentence or None``; the first non-empty answer is spoken."""
+    """Register ``fn(customer) -> sentence, CallerContext or None``; the first non-empty answer
+    is spoken (and its menu, if the workspace has one by that key, is offered)."""
     if fn not in _PROVIDERS:
         _PROVIDERS.append(fn)
 
@@ -47,15 +62,22 @@ def _timeline_context(customer: Customer) -> str | None:
     return text
 
 
-def caller_context(customer: Customer | None) -> str:
+def caller_context_full(customer: Customer | None) -> CallerContext:
+    """The first registered provider's answer, else the latest order event on the timeline."""
     if customer is None:
-        return ""
+        return CallerContext("")
     for fn in _PROVIDERS:
         try:
-            text = fn(customer)
+            found = fn(customer)
         except Exception:  # noqa: BLE001  (a broken provider must not drop the call)
             log.exception("caller context provider %r failed", fn)
             continue
-        if text:
-            return text
-    return _timeline_context(customer) or ""
+        if isinstance(found, CallerContext) and found.text:
+            return found
+        if isinstance(found, str) and found:
+            return CallerContext(found)
+    return CallerContext(_timeline_context(customer) or "")
+
+
+def caller_context(customer: Customer | None) -> str:
+    return caller_context_full(customer).text

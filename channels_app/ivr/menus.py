@@ -69,12 +69,27 @@ DEFAULT_INBOUND = MenuSpec.parse(
 )
 
 
-def menu_for(*, workspace, key: str, language: str) -> MenuSpec | None:
+def menu_row_for(*, workspace, key: str, language: str) -> IvrMenu | None:
+    """The menu stored under ``key`` in ``language``, else in English."""
     rows = IvrMenu.objects.filter(workspace=workspace, key=key)
-    row = rows.filter(language=language).first() or rows.filter(language="en").first()
+    return rows.filter(language=language).first() or rows.filter(language="en").first()
+
+
+def menu_for(*, workspace, key: str, language: str) -> MenuSpec | None:
+    row = menu_row_for(workspace=workspace, key=key, language=language)
     if row is None:
         return None
     return MenuSpec.parse(row.greeting, row.actions)
+
+
+def inbound_menu(*, workspace, menu_id: int | None, language: str) -> MenuSpec:
+    """An inbound call's menu: the one its caller's context chose (``Call.menu_id``), else the
+    workspace's "inbound" menu, else the built-in default."""
+    if menu_id:
+        row = IvrMenu.objects.filter(workspace=workspace, pk=menu_id).first()
+        if row is not None:
+            return MenuSpec.parse(row.greeting, row.actions)
+    return menu_for(workspace=workspace, key="inbound", language=language) or DEFAULT_INBOUND
 
 
 def action_for(menu: MenuSpec | None, digit: str, template_menu: dict[str, str]) -> DigitAction:

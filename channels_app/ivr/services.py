@@ -10,8 +10,14 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from channels_app.ivr.context import caller_context
-from channels_app.ivr.menus import DEFAULT_INBOUND, DigitAction, action_for, menu_for
+from channels_app.ivr.context import caller_context, caller_context_full
+from channels_app.ivr.menus import (
+    DigitAction,
+    action_for,
+    inbound_menu,
+    menu_for,
+    menu_row_for,
+)
 from channels_app.models.calls import Call, CallKeyPress
 from channels_app.models.outbox import Message
 from channels_app.outbox.outcomes import channel_events_emit, message_outcome_record
@@ -122,6 +128,21 @@ def _call_status(call: Call, status: str, at, duration, source, message=None) ->
     return ids
 
 
+def inbound_call_status_apply(*, workspace, outcome: CallStatus, source: str) -> bool:
+    """A status (e.g. the hang-up) of an inbound call, which has no outbox message; False when
+    no inbound call has that id."""
+    call = (
+        Call.objects.select_for_update()
+        .filter(workspace=workspace, direction="inbound", provider_call_id=outcome.call_id)
+        .order_by("-id")
+        .first()
+    )
+    if call is None or not outcome.call_id:
+        return False
+    _call_status(call, outcome.status, outcome.at, outcome.duration_s, source, None)
+    return True
+
+
 def call_find(*, workspace, provider_call_id: str = "", call_id: int | None = None) -> Call | None:
     qs = Call.objects.select_for_update().filter(workspace=workspace)
     if call_id:
@@ -163,8 +184,7 @@ def _template_menu(call: Call) -> dict[str, str]:
 
 def _action(call: Call, digit: str) -> DigitAction:
     if call.direction == "inbound":
-        menu = menu_for(workspace=call.workspace, key="inbound", language=call.language or "en")
-        return action_for(menu or DEFAULT_INBOUND, digit, {})
+        return action_for(_inbound_menu(call), digit, {})
     key = Message.objects.filter(pk=call.message_id).values_list("template_key", flat=True).first()
     menu = menu_for(workspace=call.workspace, key=key or "", language=call.language or "en")
     return action_for(menu, digit, _template_menu(call))
@@ -190,13 +210,15 @@ def _send(call: Call, action: DigitAction, seq: int, at) -> str:
         return "Sorry, we could not find your account."
     customer = Customer.objects.select_related("workspace").get(pk=call.customer_id)
     message = Message.objects.filter(pk=call.message_id).first()
+    # An inbound call has no message: the caller's context (e.g. their loan) fills the template.
+    variables = dict(message.variables) if message else caller_context_full(customer).variables
     result = message_enqueue(
         workspace=customer.workspace,
         customer=customer,
         channel=action.channel,
         template_key=action.template_key,
         purpose="transactional",
-        variables=dict(message.variables) if message else {},
+        variables=variables,
         idempotency_key=f"ivr:{call.pk}:{seq}",
         run_id=message.run_id if message else None,
         node_id=message.node_id if message else "",
@@ -219,16 +241,26 @@ def _answer(call: Call, say: str, *, hangup: bool = False, valid: bool = True) -
 def _menu_labels(call: Call) -> dict[str, str]:
     if call.direction == "outbound":
         return _template_menu(call)
-    menu = menu_for(workspace=call.workspace, key="inbound", language=call.language or "en")
-    return (menu or DEFAULT_INBOUND).menu_labels()
+    return _inbound_menu(call).menu_labels()
+
+
+def _inbound_menu(call: Call):
+    language = call.language or "en"
+    return inbound_menu(workspace=call.workspace, menu_id=call.menu_id, language=language)
 
 
 def inbound_call_receive(*, workspace, provider_kind: str, item: InboundCall) -> IvrAnswer:
-    """Match the caller, record ``inbound.call`` once, and greet with their context."""
+    """Match the caller, record ``inbound.call`` once, and greet with their context (and the
+    menu that context names, when the workspace has it)."""
     from channels_app.webhooks.inbound import customer_for_phone
 
     customer = customer_for_phone(workspace=workspace, phone=item.from_number, create=False)
     at = item.at or timezone.now()
+    context = caller_context_full(customer)
+    language = customer.language if customer else "en"
+    row = None
+    if context.menu_key:
+        row = menu_row_for(workspace=workspace, key=context.menu_key, language=language or "en")
     call, created = Call.objects.get_or_create(
         workspace=workspace,
         provider_call_id=item.call_id,
@@ -238,16 +270,16 @@ def inbound_call_receive(*, workspace, provider_kind: str, item: InboundCall) ->
             "provider_kind": provider_kind,
             "from_number": item.from_number,
             "status": "answered",
-            "language": customer.language if customer else "en",
+            "language": language,
+            "menu_id": row.pk if row else None,
             "started_at": at,
             "status_at": at,
         },
     )
     if created:
         call_events_emit(call, [("inbound", "inbound.call", {"from": item.from_number})], at)
-    menu = menu_for(workspace=workspace, key="inbound", language=call.language or "en")
-    greeting = (menu or DEFAULT_INBOUND).greeting
-    prompt = " ".join(p for p in (caller_context(customer), greeting) if p)
+    greeting = _inbound_menu(call).greeting
+    prompt = " ".join(p for p in (context.text, greeting) if p)
     return _answer(call, prompt)
 
 

@@ -27,13 +27,17 @@ def outbox_dispatch_batch(limit: int = 100) -> dict[str, int]:
 
 
 def outbox_sweep(max_s: float = 50.0) -> dict[str, int]:
-    """Deliver due simulator outcomes and dispatch batches; while more work falls due within
-    ``max_s`` (simulated delays of a few seconds), wait for it instead of ending, so the
-    simulator feels live between the once-a-minute schedule runs."""
+    """Replay webhooks a crash left unprocessed, deliver due simulator outcomes and dispatch
+    batches; while more work falls due within ``max_s`` (simulated delays of a few seconds),
+    wait for it instead of ending, so the simulator feels live between the once-a-minute
+    schedule runs."""
     from channels_app.outbox.dispatch import outbox_dispatch
     from channels_app.outbox.simulated import simulated_outcomes_deliver
+    from channels_app.webhooks.services import webhook_receipts_replay
 
     totals = {"sent": 0, "reconciled": 0, "simulated": 0}
+    # Webhooks stored but never processed (their process died in between) go first.
+    totals["webhooks_replayed"] = webhook_receipts_replay()
     deadline = time.monotonic() + max_s
     while True:
         totals["simulated"] += simulated_outcomes_deliver()

@@ -70,3 +70,32 @@ def phone_live_call(calls: list[Call]) -> Call | None:
         ):
             return call
     return None
+
+
+@dataclass
+class RecentCustomer:
+    customer: Customer
+    last: Message
+    ringing: bool = False
+
+
+def phone_recent_customers(*, workspace, limit: int = 8) -> list[RecentCustomer]:
+    """Customers the business reached most recently (a live call first), for picking one."""
+    ringing = set(
+        Call.objects.filter(workspace=workspace, status__in=("ringing", "answered")).values_list(
+            "customer_id", flat=True
+        )[:limit]
+    )
+    latest: dict[int, Message] = {}
+    rows = Message.objects.filter(workspace=workspace).exclude(status__in=("blocked", "failed"))
+    for message in rows.order_by("-created_at", "-id")[: limit * 20]:
+        latest.setdefault(message.customer_id, message)
+        if len(latest) >= limit:
+            break
+    customers = Customer.objects.in_bulk(list(latest))
+    found = [
+        RecentCustomer(customers[cid], message, cid in ringing)
+        for cid, message in latest.items()
+        if cid in customers
+    ]
+    return sorted(found, key=lambda r: not r.ringing)

@@ -51,7 +51,12 @@ def phone_act(*, customer: Customer, action: str, data: dict[str, str]) -> Webho
                          channel="voice")]  # fmt: skip
     else:
         events = [_call_event(customer, action, data)]
-    return simulator_post(workspace=customer.workspace, events=events)
+    answer = simulator_post(workspace=customer.workspace, events=events)
+    if action == "key" and answer.ivr is not None and answer.ivr.hangup:
+        # The IVR said its last words and hangs up: the provider reports the call completed.
+        ended = _call_event(customer, "hangup", {"call": str(answer.ivr.call_id or "")})
+        simulator_post(workspace=customer.workspace, events=[ended])
+    return answer
 
 
 def _message_event(customer: Customer, action: str, data: dict, token: str) -> SimEvent:

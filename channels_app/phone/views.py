@@ -6,7 +6,12 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from channels_app.phone.selectors import phone_calls, phone_live_call, phone_thread
+from channels_app.phone.selectors import (
+    phone_calls,
+    phone_live_call,
+    phone_recent_customers,
+    phone_thread,
+)
 from channels_app.phone.services import PhoneActionInvalid, phone_act
 from channels_app.policies.selectors import customer_find
 from console.models import Customer
@@ -39,6 +44,8 @@ def phone(request: HttpRequest) -> HttpResponse:
     if customer is None and query:
         customer = customer_find(workspace=request.workspace, text=query)
     context = _context(customer, query=query, not_found=bool(query) and customer is None)
+    if customer is None:
+        context["recent"] = phone_recent_customers(workspace=request.workspace)
     template = f"{PAGE}#handset" if request.htmx and customer else PAGE
     return render(request, template, context)
 

@@ -4,10 +4,12 @@ routing, simulator settings, "send test message", and IVR menus."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from channels_app.ivr.menus import ivr_menu_save
 from channels_app.models.calls import IvrMenu
@@ -42,7 +44,9 @@ def channels_home(request: HttpRequest) -> HttpResponse:
     counts = {s: Message.objects.filter(workspace=ws, status=s).count() for s in (
         "queued", "deferred", "unknown", "failed")}  # fmt: skip
     routes = {r.channel: r.account for r in ChannelRoute.objects.filter(workspace=ws)}
+    since = timezone.now() - timedelta(hours=24)
     context = {
+        "sent_24h": Message.objects.filter(workspace=ws, sent_at__gte=since).count(),
         "counts": counts,
         "routes": [(c, routes.get(c)) for c in ("sms", "whatsapp", "voice")],
     }

@@ -3,7 +3,8 @@ stored when it fails; a security log line is written), store the receipt (a rede
 duplicate, answered 2xx), then process statuses and inbound items in one transaction.
 
 The views and the simulator's sweep and phone view all call ``webhook_receive``: one parsing and
-verification path for real and simulated traffic.
+verification path for real and simulated traffic. ``webhook_receipts_replay`` (run by the outbox
+sweep) processes receipts a crash left stored but unprocessed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -30,7 +33,10 @@ from channels_app.webhooks.inbound import inbound_message_receive
 from channels_app.webhooks.status import status_receive
 from console.models import Workspace
 
+log = logging.getLogger("sangam.webhooks")
 security_log = logging.getLogger("sangam.security")
+LIVE_CALL_ENDPOINTS = ("voice/gather", "voice/inbound", "passthru")
+REPLAY_AFTER_S = 60  # a receipt unprocessed this long was left behind by a crash
 # Endpoints per provider kind: which parsers run.
 STATUS_ENDPOINTS = {"status", "sms-status", "call-status", "events", "meta"}
 INBOUND_ENDPOINTS = {"inbound", "inbound-sms", "voice/inbound", "voice/gather", "passthru"}
@@ -106,15 +112,17 @@ def webhook_receive(
         )  # fmt: skip
         return WebhookAnswer(403, "signature does not match")
     receipt = _receipt(owner, kind, endpoint, request)
-    if receipt is None and endpoint not in ("voice/gather", "voice/inbound", "passthru"):
+    if receipt is None and endpoint not in LIVE_CALL_ENDPOINTS:
         return WebhookAnswer(200, "duplicate", duplicate=True)
     try:
         with transaction.atomic():
             answer = _process(owner, kind, endpoint, adapter, request, call_id)
-            if receipt is not None:
-                WebhookReceipt.objects.filter(pk=receipt.pk).update(
-                    processed_at=timezone.now(), result=answer.body[:300]
-                )
+            # A live-call request is processed again when repeated; either way the stored
+            # receipt of this body is done (the replay sweep must not run it a second time).
+            WebhookReceipt.objects.filter(
+                provider_kind=kind, endpoint=endpoint, digest=_digest(endpoint, request),
+                processed_at__isnull=True,
+            ).update(processed_at=timezone.now(), result=answer.body[:300])  # fmt: skip
     except WebhookMalformed as exc:
         if receipt is not None:
             WebhookReceipt.objects.filter(pk=receipt.pk).delete()
@@ -122,7 +130,7 @@ def webhook_receive(
     return answer
 
 
-def _process(owner, kind, endpoint, adapter, request, call_id) -> WebhookAnswer:
+def _process(owner, kind, endpoint, adapter, request, call_id, replay=False) -> WebhookAnswer:
     source = f"webhook:{kind}"
     counts = {"applied": 0, "parked": 0, "inbound": 0}
     ivr: IvrAnswer | None = None
@@ -134,9 +142,14 @@ def _process(owner, kind, endpoint, adapter, request, call_id) -> WebhookAnswer:
             counts[result] += 1
     if endpoint in INBOUND_ENDPOINTS:
         for item in adapter.parse_inbound_webhook(request):
+            if replay and isinstance(item, KeyPress):
+                counts["late keys skipped"] = counts.get("late keys skipped", 0) + 1
+                continue  # the caller never heard an answer: acting now would surprise them
             counts["inbound"] += 1
             ivr = _inbound(owner, kind, item, call_id) or ivr
     summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing to do"
+    if replay:
+        summary = f"replayed: {summary}"
     return WebhookAnswer(200, summary, ivr=ivr)
 
 
@@ -149,3 +162,71 @@ def _inbound(owner: Owner, kind: str, item, call_id: int | None) -> IvrAnswer | 
     if isinstance(item, InboundCall):
         return inbound_call_receive(workspace=owner.workspace, provider_kind=kind, item=item)
     return None
+
+
+# --- receipts a crash left unprocessed ----------------------------------------------------------
+
+
+def _stored_request(receipt: WebhookReceipt) -> WebhookRequest:
+    """The request as it arrived (its signature was checked then; secret headers are masked)."""
+    raw = receipt.body.encode("utf-8")
+    headers = dict(receipt.headers or {})
+    is_form = "form" in headers.get("content-type", "")
+    form = dict(parse_qsl(receipt.body, keep_blank_values=True)) if is_form else {}
+    method = "GET" if receipt.endpoint == "passthru" and not raw else "POST"
+    return WebhookRequest(url=receipt.url, method=method, headers=headers, raw_body=raw, form=form)
+
+
+def webhook_receipt_replay(receipt_id: int) -> str:
+    """Process one stored, unprocessed receipt; returns its result ("" when already done).
+
+    Safe to repeat: statuses only move forward and every event has a key. Key presses are the
+    exception (each press is a new row), so a late replay records the call but runs no digit.
+    """
+    with transaction.atomic():
+        receipt = (
+            WebhookReceipt.objects.select_for_update()
+            .filter(pk=receipt_id, processed_at__isnull=True)
+            .first()
+        )
+        if receipt is None:
+            return ""
+        owner = owner_resolve(receipt.provider_kind, receipt.account_id or receipt.workspace_id)
+        if owner is None:
+            result = "replay: the account or workspace no longer exists"
+        else:
+            adapter = adapter_for(workspace=owner.workspace, account=owner.account)
+            request = _stored_request(receipt)
+            try:
+                with transaction.atomic():
+                    answer = _process(owner, receipt.provider_kind, receipt.endpoint, adapter,
+                                      request, None, replay=True)  # fmt: skip
+                result = answer.body
+            except WebhookMalformed as exc:
+                result = f"replay: malformed webhook: {exc}"
+        WebhookReceipt.objects.filter(pk=receipt.pk).update(
+            processed_at=timezone.now(), result=result[:300]
+        )
+    return result
+
+
+def webhook_receipts_replay(
+    *, older_than_s: float = REPLAY_AFTER_S, limit: int = 100, now: datetime | None = None
+) -> int:
+    """Process receipts stored more than ``older_than_s`` ago and never processed (a worker or
+    web process died between storing and processing). Returns how many were replayed."""
+    now = now or timezone.now()
+    ids = list(
+        WebhookReceipt.objects.filter(
+            processed_at__isnull=True, received_at__lt=now - timedelta(seconds=older_than_s)
+        )
+        .order_by("received_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    done = 0
+    for receipt_id in ids:
+        try:
+            done += bool(webhook_receipt_replay(receipt_id))
+        except Exception:  # noqa: BLE001  (one bad receipt must not stop the others)
+            log.exception("replaying webhook receipt %s failed", receipt_id)
+    return done

@@ -77,6 +77,11 @@ def status_receive(*, workspace, provider_kind: str, outcome: Outcome, source: s
         provider_id=provider_id,
         reference=outcome.reference,
     )
+    if message is None and isinstance(outcome, CallStatus):
+        from channels_app.ivr.services import inbound_call_status_apply
+
+        if inbound_call_status_apply(workspace=workspace, outcome=outcome, source=source):
+            return "applied"
     if message is None:
         status_park(
             workspace=workspace,

@@ -12,10 +12,12 @@ from django.test import Client
 from channels_app.models import Message, PendingStatus, WebhookReceipt
 from channels_app.outbox.dispatch import outbox_dispatch
 from channels_app.outbox.simulated import simulator_post
+from channels_app.providers.base import WebhookRequest
 from channels_app.providers.meta import meta_signature
 from channels_app.providers.simulator import SimEvent
 from channels_app.providers.twilio import twilio_signature
 from channels_app.providers_console.services import provider_account_save
+from channels_app.webhooks.services import webhook_receive
 from console.models import Event
 from tests.channels_app.outbox_fixtures import (  # noqa: F401
     NOON,
@@ -23,6 +25,11 @@ from tests.channels_app.outbox_fixtures import (  # noqa: F401
     seeded,
     sms_enqueue,
     twilio_account,
+)
+from tests.channels_app.test_provider_twilio import (
+    VECTOR_PARAMS,
+    VECTOR_SIGNATURE,
+    VECTOR_URL,
 )
 from tests.standins.fixtures import twilio_standin  # noqa: F401
 
@@ -107,6 +114,69 @@ def test_malformed_twilio_status_is_a_400(customer, twilio_standin):
     account = twilio_account(customer.workspace, twilio_standin)
     response = twilio_post(Client(), account, {"Foo": "bar"})
     assert response.status_code == 400 and WebhookReceipt.objects.count() == 0
+
+
+def vector_account(workspace):
+    """A Twilio account whose auth token is the published vector's (``12345``)."""
+    return provider_account_save(
+        workspace=workspace, kind="twilio", name="Twilio vector",
+        credentials={"account_sid": "AC1", "auth_token": "12345", "voice_from": "+18005551212"},
+    )  # fmt: skip
+
+
+def vector_request(params, url=VECTOR_URL):
+    return WebhookRequest(
+        url=url,
+        headers={"Content-Type": "application/x-www-form-urlencoded",
+                 "X-Twilio-Signature": VECTOR_SIGNATURE},
+        raw_body=urlencode(params).encode(), form=params,
+    )  # fmt: skip
+
+
+def test_the_published_twilio_vector_passes_our_webhook_verification_and_is_stored(customer):
+    account = vector_account(customer.workspace)
+    answer = webhook_receive(
+        kind="twilio", owner_id=account.pk, endpoint="voice/gather",
+        request=vector_request(VECTOR_PARAMS),
+    )  # fmt: skip
+    assert answer.status == 200
+    receipt = WebhookReceipt.objects.get()
+    assert receipt.url == VECTOR_URL and receipt.processed_at is not None
+
+
+@pytest.mark.parametrize(
+    "params, url",
+    [
+        ({**VECTOR_PARAMS, "Digits": "1235"}, VECTOR_URL),
+        ({**VECTOR_PARAMS, "Caller": "+12349013031"}, VECTOR_URL),
+        (VECTOR_PARAMS, VECTOR_URL.replace("bar=2", "bar=3")),
+    ],
+)
+def test_a_tampered_vector_parameter_is_a_403_and_nothing_is_stored(customer, params, url, caplog):
+    account = vector_account(customer.workspace)
+    answer = webhook_receive(
+        kind="twilio", owner_id=account.pk, endpoint="voice/gather",
+        request=vector_request(params, url),
+    )  # fmt: skip
+    assert answer.status == 403
+    assert not WebhookReceipt.objects.exists() and not Event.objects.exists()
+    assert any("signature rejected" in r.getMessage() for r in caplog.records)
+
+
+def test_the_vector_parameters_over_http_pass_signed_and_fail_tampered(customer):
+    account = vector_account(customer.workspace)
+    path = f"/webhooks/twilio/{account.pk}/voice/gather/?foo=1&bar=2"
+    signature = twilio_signature("http://testserver" + path, VECTOR_PARAMS, "12345")
+
+    def post(form):
+        return Client().post(path, urlencode(form), HTTP_X_TWILIO_SIGNATURE=signature,
+                             content_type="application/x-www-form-urlencoded")  # fmt: skip
+
+    assert post({**VECTOR_PARAMS, "Digits": "9"}).status_code == 403
+    assert not WebhookReceipt.objects.exists()
+    response = post(VECTOR_PARAMS)
+    assert response.status_code == 200 and "<Response>" in response.content.decode()
+    assert WebhookReceipt.objects.count() == 1
 
 
 def meta_account(workspace):
