@@ -22,6 +22,7 @@ from channels_app.models.templates import Template
 from channels_app.outbox.outcomes import message_outcome_record  # noqa: F401  (public)
 from channels_app.outbox.spec import SendSpec
 from channels_app.outbox.tasks import outbox_kick
+from channels_app.policies.inputs import batch_memo
 from channels_app.policies.selectors import channel_best, message_cost_estimate, send_decide
 from channels_app.policy import Decision
 from channels_app.tmpl.render import RenderedMessage, TemplateRenderError
@@ -66,6 +67,16 @@ def template_family_of(key: str) -> str:
 def templates_for(*, workspace: Workspace, key: str) -> dict[str, Template]:
     """The template per channel that ``key`` names: itself, or its family's siblings
     (``<family>_sms``, ``<family>_whatsapp``, ``<family>_voice``) for channel ``best``."""
+    memo = batch_memo()
+    if memo is not None:  # inside a batch sender's scope: once per (workspace, key) per batch
+        memo_key = ("templates", workspace.pk, key)
+        if memo_key not in memo:
+            memo[memo_key] = _templates_for(workspace, key)
+        return dict(memo[memo_key])
+    return _templates_for(workspace, key)
+
+
+def _templates_for(workspace: Workspace, key: str) -> dict[str, Template]:
     family = template_family_of(key)
     keys = {key, family} | {
         f"{family}_{s}" for suffixes in CHANNEL_SUFFIXES.values() for s in suffixes

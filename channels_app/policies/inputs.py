@@ -6,13 +6,22 @@ today's sends, echoes and engagement are read here from events and the outbox.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 
-from channels_app.consent.selectors import SendPreferences, consent_state, preferences_for
+from channels_app.consent.selectors import (
+    SendPreferences,
+    consent_state,
+    consent_states_bulk,
+    preferences_bulk,
+    preferences_for,
+)
 from channels_app.models.outbox import (
     CAP_COUNTED_STATUSES,
     PENDING_STATUSES,
@@ -22,16 +31,68 @@ from channels_app.models.outbox import (
 from channels_app.policy import CHANNELS, SentToday, local_day_bounds
 from console.models import Customer, Event
 
+# --- a batch sender's prefetch ------------------------------------------------------------------
+
+
+@dataclass
+class BatchInputs:
+    """Facts that cannot change inside one batch transaction, read once for all its customers:
+    consent states (per moment asked), preferences; plus a memo for other per-batch reads (the
+    workspace policy, templates). Today's counts and echoes are NOT kept: the batch's own sends
+    change them."""
+
+    customers: dict[int, Customer]
+    consent: dict[datetime, dict[int, dict[tuple[str, str], str]]] = field(default_factory=dict)
+    preferences: dict[int, SendPreferences] | None = None
+    memo: dict = field(default_factory=dict)
+
+    def consent_at(self, at: datetime) -> dict[int, dict[tuple[str, str], str]]:
+        if at not in self.consent:
+            self.consent[at] = consent_states_bulk(customer_ids=list(self.customers), at=at)
+        return self.consent[at]
+
+
+_batch: ContextVar[BatchInputs | None] = ContextVar("policy_batch", default=None)
+
+
+@contextmanager
+def batch_inputs(customers: Iterable[Customer]) -> Iterator[BatchInputs]:
+    """Within the block, decisions for these customers read consent and preferences in bulk
+    (one query each per batch instead of one per message). Use inside the batch's transaction."""
+    scope = BatchInputs({c.pk: c for c in customers})
+    token = _batch.set(scope)
+    try:
+        yield scope
+    finally:
+        _batch.reset(token)
+
+
+def batch_memo() -> dict | None:
+    """The current batch's memo (None outside ``batch_inputs``)."""
+    scope = _batch.get()
+    return scope.memo if scope is not None else None
+
+
 # --- from the consent capability --------------------------------------------------------------
 
 
 def consent_status_at(*, customer: Customer, channel: str, purpose: str, at: datetime) -> str:
     """granted, withdrawn, none or expired for (channel, purpose) at ``at``."""
+    scope = _batch.get()
+    if scope is not None and customer.pk in scope.customers:
+        states = scope.consent_at(at).get(customer.pk, {})
+        if (channel, purpose) in states:
+            return states[(channel, purpose)]
     return consent_state(customer=customer, channel=channel, purpose=purpose, at=at)
 
 
 def preferences_of(*, customer: Customer) -> SendPreferences:
     """Preferred channels, quiet hours, do-not-call and DND (defaults when none stored)."""
+    scope = _batch.get()
+    if scope is not None and customer.pk in scope.customers:
+        if scope.preferences is None:
+            scope.preferences = preferences_bulk(scope.customers.values())
+        return scope.preferences[customer.pk]
     return preferences_for(customer)
 
 

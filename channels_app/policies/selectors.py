@@ -65,8 +65,15 @@ def policy_config_of(row: SendPolicy) -> PolicyConfig:
 
 
 def policy_get(*, workspace: Workspace) -> PolicyConfig:
-    """The workspace's send policy (defaults on first read)."""
-    return policy_config_of(policy_row(workspace=workspace))
+    """The workspace's send policy (defaults on first read); read once per batch inside
+    ``inputs.batch_inputs``."""
+    memo = inputs.batch_memo()
+    if memo is None:
+        return policy_config_of(policy_row(workspace=workspace))
+    key = ("policy", workspace.pk)
+    if key not in memo:
+        memo[key] = policy_config_of(policy_row(workspace=workspace))
+    return memo[key]
 
 
 def _customer_tz(customer: Customer) -> str:

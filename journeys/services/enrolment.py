@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from channels_app.policies.inputs import batch_inputs
 from console.models import Customer, Event, Workspace
 from journeys.clock import Speed, clock_speed, real_now
 from journeys.engine import (
@@ -149,22 +150,28 @@ def _start(version, graph, created, accepted, now, views) -> list[Work]:
     views = views or customer_views([item.customer for _, item in pairs], real_now())
     suppressors = suppressors_for([run.customer_id for run, _ in pairs])
     works = []
-    for run, item in pairs:
-        view = views[item.customer.pk]
-        advance = run_start(
-            graph, run_id=str(run.pk), now=now, customer=view, event=item.event,
-            context=item.context,
-        )  # fmt: skip
-        run.workspace = version.journey.workspace
-        work = Work(run=run, graph=graph, state=advance.state, now=now, customer=view, new=True)
-        work.suppressors = tuple(
-            (p, purposes, name)
-            for j, p, purposes, name in suppressors.get(run.customer_id, ())
-            if j != run.journey_id
-        )
-        work_advance(work, advance)
-        works.append(work)
+    with batch_inputs(item.customer for _, item in pairs):
+        for run, item in pairs:
+            works.append(_start_one(version, graph, run, item, now, views, suppressors))
     return works
+
+
+def _start_one(version, graph, run, item, now, views, suppressors) -> Work:
+    view = views[item.customer.pk]
+    advance = run_start(
+        graph, run_id=str(run.pk), now=now, customer=view, event=item.event, context=item.context,
+    )  # fmt: skip
+    run.workspace = version.journey.workspace
+    if item.customer.workspace_id == run.workspace.pk:  # saves a query per send's policy check
+        item.customer.workspace = run.workspace
+    work = Work(run=run, graph=graph, state=advance.state, now=now, customer=view, new=True)
+    work.suppressors = tuple(
+        (p, purposes, name)
+        for j, p, purposes, name in suppressors.get(run.customer_id, ())
+        if j != run.journey_id
+    )
+    work_advance(work, advance)
+    return work
 
 
 # --- events ------------------------------------------------------------------------------------
