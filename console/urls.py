@@ -20,7 +20,7 @@ urlpatterns = [
     path("settings/members/", settings_views.members, name="members"),
     path("settings/audit/", settings_views.audit_log, name="audit_log"),
     path("", include("journeys.urls")),
-    path("analytics/", views.section, {"name": "analytics"}, name="analytics_home"),
+    path("", include("analytics.urls")),
     path("channels/", channels_views.channels_home, name="channels_home"),
     path("api/v1/", api.urls),
     path("", include("channels_app.urls")),
