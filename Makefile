@@ -45,8 +45,32 @@ browser:
 test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Benchmarks: each script prints a table and writes JSON to bench/results/ (docs/benchmarks.md).
+BENCH_PG ?= postgresql://postgres@127.0.0.1:5432/sangam_bench
+BENCH_DBS ?= sqlite,$(BENCH_PG)
+BENCH_SIZES ?= 10000,100000
+BENCH_WORKERS ?= 1,2
+BENCH_REPEATS ?= 1
+BENCH_LAG_RUNS ?= 1000000
+
+bench: install
+	$(PY) bench/db_limit.py --database sqlite
+	$(PY) bench/db_limit.py --database $(BENCH_PG)
+	$(PY) bench/engine_throughput.py --customers $(BENCH_SIZES) --workers $(BENCH_WORKERS) --database $(BENCH_DBS) --repeats $(BENCH_REPEATS)
+	$(PY) bench/timer_lag.py --runs $(BENCH_LAG_RUNS) --hour-seconds 600 --database sqlite
+	$(PY) bench/timer_lag.py --runs $(BENCH_LAG_RUNS) --hour-seconds 600 --database $(BENCH_PG)
+	$(PY) bench/customer_list.py --customers 1000000 --database $(BENCH_PG)
+
+# A smoke run of every benchmark at tiny sizes (SQLite only); asserts nothing about speed.
+bench-quick: install
+	$(PY) bench/db_limit.py --seconds 0.5 --repeats 1
+	$(PY) bench/engine_throughput.py --customers 300 --workers 1 --database sqlite --limit-seconds 0.3
+	$(PY) bench/timer_lag.py --runs 3000 --hour-seconds 10
+	$(PY) bench/customer_list.py --customers 20000 --repeats 5
+
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf $(VENV) var staticfiles node_modules

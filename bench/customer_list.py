@@ -21,11 +21,21 @@ def load(workspace, n: int) -> float:
     for i in range(n):
         first, last, languages, cities = REGIONS[i % len(REGIONS)]
         name = f"{rng.choice(first)} {rng.choice(last)}"
-        batch.append(Customer(
-            workspace=workspace, external_id=f"C{i:08d}", name=name, name_key=name.lower(),
-            phone=f"+919{i:09d}", whatsapp=i % 3 != 0, language=rng.choice(languages),
-            attributes={"city": rng.choice(cities), "lifetime_value": rng.randrange(100, 90000)},
-        ))
+        batch.append(
+            Customer(
+                workspace=workspace,
+                external_id=f"C{i:08d}",
+                name=name,
+                name_key=name.lower(),
+                phone=f"+919{i:09d}",
+                whatsapp=i % 3 != 0,
+                language=rng.choice(languages),
+                attributes={
+                    "city": rng.choice(cities),
+                    "lifetime_value": rng.randrange(100, 90000),
+                },
+            )
+        )
         if len(batch) == 5000:
             Customer.objects.bulk_create(batch)
             batch = []
@@ -34,7 +44,9 @@ def load(workspace, n: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--database", default="sqlite", help="sqlite or a postgres:// URL")
     parser.add_argument("--repeats", type=int, default=30)
@@ -59,7 +71,9 @@ def main() -> None:
         "name prefix 'priya'": lambda: customer_page(workspace=workspace, text="priya"),
         "phone search": lambda: customer_page(workspace=workspace, text=f"9{middle:09d}"),
         "external id": lambda: customer_page(workspace=workspace, text=f"C{middle:08d}"),
-        "attribute city=Pune": lambda: customer_page(workspace=workspace, attribute="city", value="Pune"),
+        "attribute city=Pune": lambda: customer_page(
+            workspace=workspace, attribute="city", value="Pune"
+        ),
         "top-bar quick search": lambda: customer_quick_search(workspace=workspace, text="kavya"),
     }
     figures = {"load_seconds": round(load_s, 1)}

@@ -30,14 +30,18 @@ from console.timeline import TimelineCursor, timeline_entries
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, detail: str, fields: dict | None = None, headers=None):
+    def __init__(
+        self, status: int, error: str, detail: str, fields: dict | None = None, headers=None
+    ):
         self.status, self.error, self.detail = status, error, detail
         self.fields = fields or {}
         self.headers = headers or {}
 
 
 def error_response(status: int, error: str, detail: str, fields: dict | None = None, headers=None):
-    response = JsonResponse({"error": error, "detail": detail, "fields": fields or {}}, status=status)
+    response = JsonResponse(
+        {"error": error, "detail": detail, "fields": fields or {}}, status=status
+    )
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -51,7 +55,8 @@ class BearerKey(HttpBearer):
         wanted = request.headers.get("X-Workspace")
         if wanted and wanted != key.workspace.slug:
             raise ApiError(
-                403, "forbidden_workspace",
+                403,
+                "forbidden_workspace",
                 f"This key belongs to workspace '{key.workspace.slug}', not '{wanted}'. "
                 "Use a key created in that workspace.",
             )
@@ -73,7 +78,8 @@ def _rate_limit(key: ApiKey) -> None:
     if used > limit:
         retry_after = 60 - now.second
         raise ApiError(
-            429, "rate_limited",
+            429,
+            "rate_limited",
             f"This key may make {limit} requests a minute; wait {retry_after}s or use the batch endpoints.",
             headers={"Retry-After": str(retry_after)},
         )
@@ -100,7 +106,8 @@ def _api_error(request, exc: ApiError):
 @api.exception_handler(AuthenticationError)
 def _auth_error(request, exc):
     return error_response(
-        401, "unauthorized",
+        401,
+        "unauthorized",
         "Send a valid, unrevoked API key as `Authorization: Bearer <key>`.",
     )
 
@@ -138,8 +145,12 @@ def _parse(schema, request: HttpRequest):
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(400, "validation_error", "Some fields are invalid; see fields.",
-                       validation_fields(exc.errors())) from exc
+        raise ApiError(
+            400,
+            "validation_error",
+            "Some fields are invalid; see fields.",
+            validation_fields(exc.errors()),
+        ) from exc
 
 
 # --- customers --------------------------------------------------------------------------------
@@ -169,8 +180,13 @@ def customer_representation(customer: Customer) -> dict:
     return data
 
 
-@api.post("/customers", response={200: dict, 201: dict}, openapi_extra={
-    "requestBody": {"content": {"application/json": {"schema": CustomerIn.model_json_schema()}}}})
+@api.post(
+    "/customers",
+    response={200: dict, 201: dict},
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": CustomerIn.model_json_schema()}}}
+    },
+)
 def customers_upsert(request):
     """Create or update one customer by `external_id` (201 created, 200 updated).
 
@@ -180,8 +196,15 @@ def customers_upsert(request):
     return Status(201 if created else 200, customer_representation(customer))
 
 
-@api.post("/customers/batch", response=dict, openapi_extra={
-    "requestBody": {"content": {"application/json": {"schema": CustomerBatchIn.model_json_schema()}}}})
+@api.post(
+    "/customers/batch",
+    response=dict,
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": CustomerBatchIn.model_json_schema()}}
+        }
+    },
+)
 def customers_batch(request):
     """Upsert up to 1,000 customers; per-item results, a bad item changes nothing."""
     data = _parse(CustomerBatchIn, request)
@@ -194,7 +217,9 @@ def customers_get(request, external_id: str):
     """One customer with everything the workspace knows about them."""
     customer = Customer.objects.filter(workspace=request.workspace, external_id=external_id).first()
     if customer is None:
-        raise ApiError(404, "not_found", f"No customer with external_id '{external_id}' in this workspace.")
+        raise ApiError(
+            404, "not_found", f"No customer with external_id '{external_id}' in this workspace."
+        )
     return customer_representation(customer)
 
 
@@ -210,21 +235,32 @@ def customers_timeline(request, external_id: str, params: Query[TimelineParams])
     """The customer's unified timeline, newest first; page with `before=<next_before>`."""
     customer = get_object_or_404(Customer, workspace=request.workspace, external_id=external_id)
     if not 1 <= params.limit <= 200:
-        raise ApiError(400, "validation_error", "limit is out of range.",
-                       {"limit": ["Use a limit from 1 to 200."]})
+        raise ApiError(
+            400,
+            "validation_error",
+            "limit is out of range.",
+            {"limit": ["Use a limit from 1 to 200."]},
+        )
     try:
         cursor = TimelineCursor.decode(params.before) if params.before else None
     except ValueError as exc:
         raise ApiError(400, "validation_error", str(exc), {"before": [str(exc)]}) from exc
     entries, next_before = timeline_entries(
-        customer, limit=params.limit, before=cursor,
+        customer,
+        limit=params.limit,
+        before=cursor,
         kinds={params.kind} if params.kind else None,
         channels={params.channel} if params.channel else None,
     )
     return {
         "entries": [
-            {"at": e.at.isoformat(), "kind": e.kind, "channel": e.channel or None,
-             "summary": e.summary, "data": e.data}
+            {
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "channel": e.channel or None,
+                "summary": e.summary,
+                "data": e.data,
+            }
             for e in entries
         ],
         "next_before": next_before,
@@ -234,8 +270,13 @@ def customers_timeline(request, external_id: str, params: Query[TimelineParams])
 # --- events -----------------------------------------------------------------------------------
 
 
-@api.post("/events", response={200: dict, 202: dict, 400: dict}, openapi_extra={
-    "requestBody": {"content": {"application/json": {"schema": EventIn.model_json_schema()}}}})
+@api.post(
+    "/events",
+    response={200: dict, 202: dict, 400: dict},
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": EventIn.model_json_schema()}}}
+    },
+)
 def events_create(request):
     """Record one event: 202 `{"id", "duplicate": false}`; the same `event_id` again: 200 with duplicate true."""
     data = _body(request)
@@ -248,15 +289,28 @@ def events_create(request):
     return Status(200 if duplicate else 202, {"id": outcome.id, "duplicate": duplicate})
 
 
-@api.post("/events/batch", response=dict, openapi_extra={
-    "requestBody": {"content": {"application/json": {"schema": EventBatchIn.model_json_schema()}}}})
+@api.post(
+    "/events/batch",
+    response=dict,
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": EventBatchIn.model_json_schema()}}
+        }
+    },
+)
 def events_batch(request):
     """Record up to 1,000 events in one transaction; per-item results.
 
     Invalid items are reported and stored nothing; set `all_or_nothing` to store none on any error."""
     data = _parse(EventBatchIn, request)
     outcomes = events_ingest(
-        workspace=request.workspace, items=data.events, source="api", all_or_nothing=data.all_or_nothing
+        workspace=request.workspace,
+        items=data.events,
+        source="api",
+        all_or_nothing=data.all_or_nothing,
     )
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("created", "duplicate", "error", "skipped")}
+    counts = {
+        s: sum(o.status == s for o in outcomes)
+        for s in ("created", "duplicate", "error", "skipped")
+    }
     return {"results": [o.public() for o in outcomes], **counts}

@@ -39,7 +39,12 @@ def audit_record(
 
 
 def audit_list(
-    *, workspace: Workspace, action: str = "", actor: str = "", target: str = "", before_id: int | None = None
+    *,
+    workspace: Workspace,
+    action: str = "",
+    actor: str = "",
+    target: str = "",
+    before_id: int | None = None,
 ) -> QuerySet[AuditEntry]:
     qs = AuditEntry.objects.filter(workspace=workspace).order_by("-id")
     if action:

@@ -19,7 +19,10 @@ def topic_check_register(prefix: str, check: Callable[[int, str], bool]) -> None
 def _customer_in_workspace(workspace_id: int, ident: str) -> bool:
     from console.models import Customer
 
-    return ident.isdigit() and Customer.objects.filter(id=int(ident), workspace_id=workspace_id).exists()
+    return (
+        ident.isdigit()
+        and Customer.objects.filter(id=int(ident), workspace_id=workspace_id).exists()
+    )
 
 
 topic_check_register("customer", _customer_in_workspace)
@@ -28,7 +31,9 @@ topic_check_register("workspace", lambda workspace_id, ident: ident == str(works
 
 def _allowed_topics(user, session_workspace: int | None, topics: list[str]) -> list[str]:
     memberships = {m.workspace_id for m in user.memberships.all()}
-    workspace_id = session_workspace if session_workspace in memberships else min(memberships, default=None)
+    workspace_id = (
+        session_workspace if session_workspace in memberships else min(memberships, default=None)
+    )
     if workspace_id is None:
         return []
     allowed = []

@@ -25,21 +25,36 @@ SEED = 20261204
 
 # (first names, last names, languages, cities) per region
 REGIONS = [
-    (["Aarav", "Vivaan", "Priya", "Ananya", "Rohan", "Kavya", "Arjun", "Neha", "Rahul", "Pooja"],
-     ["Sharma", "Verma", "Gupta", "Agarwal", "Singh", "Chauhan", "Yadav", "Mishra"],
-     ["hi", "en"], ["Delhi", "Lucknow", "Jaipur", "Kanpur", "Noida", "Gurugram"]),
-    (["Karthik", "Lakshmi", "Meenakshi", "Senthil", "Divya", "Arun", "Revathi", "Vignesh"],
-     ["Iyer", "Subramanian", "Raman", "Krishnan", "Natarajan", "Pillai", "Murugan"],
-     ["ta", "en"], ["Chennai", "Coimbatore", "Madurai", "Tiruchirappalli"]),
-    (["Aditya", "Sneha", "Omkar", "Rutuja", "Sachin", "Pallavi", "Tejas", "Shruti"],
-     ["Patil", "Deshmukh", "Joshi", "Kulkarni", "Pawar", "Shinde", "Gaikwad"],
-     ["mr", "en", "hi"], ["Mumbai", "Pune", "Nagpur", "Nashik", "Thane"]),
-    (["Sourav", "Ishita", "Arnab", "Moumita", "Debashish", "Rupa", "Subhajit", "Tania"],
-     ["Banerjee", "Chatterjee", "Mukherjee", "Ghosh", "Das", "Bose", "Sen"],
-     ["bn", "en"], ["Kolkata", "Howrah", "Durgapur", "Siliguri"]),
-    (["Rajesh", "Anil", "Sunita", "Manoj", "Deepa", "Vikram", "Asha", "Suresh"],
-     ["Reddy", "Rao", "Naidu", "Shetty", "Nair", "Menon", "Hegde"],
-     ["en", "hi"], ["Bengaluru", "Hyderabad", "Kochi", "Mysuru", "Visakhapatnam"]),
+    (
+        ["Aarav", "Vivaan", "Priya", "Ananya", "Rohan", "Kavya", "Arjun", "Neha", "Rahul", "Pooja"],
+        ["Sharma", "Verma", "Gupta", "Agarwal", "Singh", "Chauhan", "Yadav", "Mishra"],
+        ["hi", "en"],
+        ["Delhi", "Lucknow", "Jaipur", "Kanpur", "Noida", "Gurugram"],
+    ),
+    (
+        ["Karthik", "Lakshmi", "Meenakshi", "Senthil", "Divya", "Arun", "Revathi", "Vignesh"],
+        ["Iyer", "Subramanian", "Raman", "Krishnan", "Natarajan", "Pillai", "Murugan"],
+        ["ta", "en"],
+        ["Chennai", "Coimbatore", "Madurai", "Tiruchirappalli"],
+    ),
+    (
+        ["Aditya", "Sneha", "Omkar", "Rutuja", "Sachin", "Pallavi", "Tejas", "Shruti"],
+        ["Patil", "Deshmukh", "Joshi", "Kulkarni", "Pawar", "Shinde", "Gaikwad"],
+        ["mr", "en", "hi"],
+        ["Mumbai", "Pune", "Nagpur", "Nashik", "Thane"],
+    ),
+    (
+        ["Sourav", "Ishita", "Arnab", "Moumita", "Debashish", "Rupa", "Subhajit", "Tania"],
+        ["Banerjee", "Chatterjee", "Mukherjee", "Ghosh", "Das", "Bose", "Sen"],
+        ["bn", "en"],
+        ["Kolkata", "Howrah", "Durgapur", "Siliguri"],
+    ),
+    (
+        ["Rajesh", "Anil", "Sunita", "Manoj", "Deepa", "Vikram", "Asha", "Suresh"],
+        ["Reddy", "Rao", "Naidu", "Shetty", "Nair", "Menon", "Hegde"],
+        ["en", "hi"],
+        ["Bengaluru", "Hyderabad", "Kochi", "Mysuru", "Visakhapatnam"],
+    ),
 ]
 
 DemoSeeder = Callable[[Workspace, random.Random], None]
@@ -58,7 +73,9 @@ def demo_seed(*, customers: int = CUSTOMER_COUNT) -> Workspace:
         workspace, _ = Workspace.objects.get_or_create(slug=DEMO_SLUG, defaults={"name": DEMO_NAME})
         _demo_users(workspace, groups)
         if not ApiKey.objects.filter(digest=apikey_digest(settings.DEMO_API_KEY)).exists():
-            apikey_create(workspace=workspace, name="Demo key (local only)", secret=settings.DEMO_API_KEY)
+            apikey_create(
+                workspace=workspace, name="Demo key (local only)", secret=settings.DEMO_API_KEY
+            )
     rng = random.Random(SEED)
     if not Customer.objects.filter(workspace=workspace).exists():
         _demo_customers(workspace, rng, customers)
@@ -101,14 +118,23 @@ def _demo_customers(workspace: Workspace, rng: random.Random, count: int) -> Non
         }
         if rng.random() < 0.3:
             attributes["loan_id"] = f"LN{rng.randrange(100000, 999999)}"
-            attributes["emi_due_date"] = (now + timedelta(days=rng.randrange(2, 30))).date().isoformat()
+            attributes["emi_due_date"] = (
+                (now + timedelta(days=rng.randrange(2, 30))).date().isoformat()
+            )
             attributes["emi_amount"] = rng.randrange(1500, 25000, 50)
-        rows.append(Customer(
-            workspace=workspace, external_id=f"CUST{100001 + index}", name=name,
-            name_key=name.lower(), phone=phone, whatsapp=rng.random() < 0.72,
-            language=rng.choice(languages), attributes=attributes,
-            email=f"{name.split()[0].lower()}.{index}@example.in" if rng.random() < 0.5 else "",
-        ))
+        rows.append(
+            Customer(
+                workspace=workspace,
+                external_id=f"CUST{100001 + index}",
+                name=name,
+                name_key=name.lower(),
+                phone=phone,
+                whatsapp=rng.random() < 0.72,
+                language=rng.choice(languages),
+                attributes=attributes,
+                email=f"{name.split()[0].lower()}.{index}@example.in" if rng.random() < 0.5 else "",
+            )
+        )
     Customer.objects.bulk_create(rows, batch_size=500)
 
 
@@ -122,10 +148,16 @@ def _demo_history(workspace: Workspace, rng: random.Random) -> None:
         placed = now - timedelta(days=rng.randrange(4, 24), minutes=rng.randrange(0, 1440))
         steps = [("order.placed", 0), ("order.dispatched", 1), ("order.delivered", 3)]
         for name, days in steps[: rng.randrange(1, 4)]:
-            events.append(Event(
-                workspace=workspace, customer=customer, name=name,
-                properties={"order_id": order_id, "amount": rng.randrange(299, 9999)},
-                occurred_at=placed + timedelta(days=days), received_at=placed + timedelta(days=days),
-                source="demo", idempotency_key=f"demo-{customer.external_id}-{name}-{order_id}",
-            ))
+            events.append(
+                Event(
+                    workspace=workspace,
+                    customer=customer,
+                    name=name,
+                    properties={"order_id": order_id, "amount": rng.randrange(299, 9999)},
+                    occurred_at=placed + timedelta(days=days),
+                    received_at=placed + timedelta(days=days),
+                    source="demo",
+                    idempotency_key=f"demo-{customer.external_id}-{name}-{order_id}",
+                )
+            )
     Event.objects.bulk_create(events, batch_size=500, ignore_conflicts=True)

@@ -29,8 +29,14 @@ class AttributesForm(forms.Form):
 
 
 class TimelineFilterForm(forms.Form):
-    KINDS = [("", "All kinds"), ("event", "Events"), ("message", "Messages"), ("call", "Calls"),
-             ("consent", "Consent"), ("journey_step", "Journey steps")]
+    KINDS = [
+        ("", "All kinds"),
+        ("event", "Events"),
+        ("message", "Messages"),
+        ("call", "Calls"),
+        ("consent", "Consent"),
+        ("journey_step", "Journey steps"),
+    ]
     CHANNELS = [("", "All channels"), ("sms", "SMS"), ("whatsapp", "WhatsApp"), ("voice", "Voice")]
 
     kind = forms.ChoiceField(choices=KINDS, required=False)

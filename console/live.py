@@ -77,9 +77,9 @@ class _Coalescer:
                     live_group(topic), {"type": MESSAGE_TYPE, "topic": topic, "data": data}
                 )
         else:
-            from console.models import LiveNotice
-
             from django.db import connection
+
+            from console.models import LiveNotice
 
             try:
                 LiveNotice.objects.bulk_create(
@@ -129,7 +129,9 @@ def _relay_fetch(after_id: int | None) -> tuple[int, list[tuple[str, dict]]]:
         last = LiveNotice.objects.order_by("-id").values_list("id", flat=True).first()
         return last or 0, []
     rows = list(
-        LiveNotice.objects.filter(id__gt=after_id).order_by("id").values_list("id", "group", "payload")[:5000]
+        LiveNotice.objects.filter(id__gt=after_id)
+        .order_by("id")
+        .values_list("id", "group", "payload")[:5000]
     )
     if not rows:
         return after_id, []

@@ -20,14 +20,18 @@ class Workspace(models.Model):
 class Membership(models.Model):
     """A user's role in one workspace. The role is a Django group carrying the permissions."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     role = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="memberships")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "workspace"], name="membership_one_role_per_workspace")
+            models.UniqueConstraint(
+                fields=["user", "workspace"], name="membership_one_role_per_workspace"
+            )
         ]
         permissions = [
             ("view_customers", "View customers and their timeline"),
@@ -45,6 +49,9 @@ class Membership(models.Model):
             ("view_analytics", "Read analytics dashboards"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role} in {self.workspace}"
+
 
 class ApiKey(models.Model):
     """A bearer key for the HTTP API. Only a SHA-256 digest of the secret is stored."""
@@ -60,6 +67,9 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
     @property
     def is_active(self) -> bool:
@@ -87,6 +97,9 @@ class AuditEntry(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "-at"], name="audit_ws_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -129,7 +142,9 @@ class Customer(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "external_id"], name="customer_external_id_unique")
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"], name="customer_external_id_unique"
+            )
         ]
         indexes = [
             models.Index(fields=["workspace", "name_key"], name="customer_ws_name"),
@@ -157,13 +172,18 @@ class Event(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "idempotency_key"], name="event_idempotency_unique")
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_key"], name="event_idempotency_unique"
+            )
         ]
         indexes = [
             models.Index(fields=["customer", "-occurred_at", "-id"], name="event_customer_recent"),
             models.Index(fields=["workspace", "name", "-occurred_at"], name="event_ws_name_recent"),
             models.Index(fields=["workspace", "-occurred_at"], name="event_ws_recent"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.idempotency_key})"
 
 
 class LiveNotice(models.Model):
@@ -180,3 +200,5 @@ class LiveNotice(models.Model):
     class Meta:
         indexes = [models.Index(fields=["created_at"], name="livenotice_created")]
 
+    def __str__(self) -> str:
+        return self.group

@@ -28,7 +28,9 @@ def check_timezone(value: str) -> str:
 def check_language(value: str) -> str:
     code = value.strip().lower()
     if code not in LANGUAGE_CODES:
-        raise ValueError(f"'{value}' is not a supported language; use one of {', '.join(LANGUAGE_CODES)}.")
+        raise ValueError(
+            f"'{value}' is not a supported language; use one of {', '.join(LANGUAGE_CODES)}."
+        )
     return code
 
 

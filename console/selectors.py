@@ -40,7 +40,9 @@ def customer_search_conditions(text: str) -> list[Q]:
     return conditions
 
 
-def _merged(qs: QuerySet[Customer], conditions: list[Q], order: tuple[str, ...], limit: int) -> list[Customer]:
+def _merged(
+    qs: QuerySet[Customer], conditions: list[Q], order: tuple[str, ...], limit: int
+) -> list[Customer]:
     """Up to `limit` rows matching any condition, in `order`, one indexed query per condition."""
     if not conditions:
         return list(qs.order_by(*order)[:limit])
@@ -49,12 +51,19 @@ def _merged(qs: QuerySet[Customer], conditions: list[Q], order: tuple[str, ...],
         for row in qs.filter(condition).order_by(*order)[:limit]:
             found[row.id] = row
     field = order[0].lstrip("-")
-    rows = sorted(found.values(), key=lambda c: (getattr(c, field), c.id), reverse=order[0].startswith("-"))
+    rows = sorted(
+        found.values(), key=lambda c: (getattr(c, field), c.id), reverse=order[0].startswith("-")
+    )
     return rows[:limit]
 
 
 def customer_page(
-    *, workspace: Workspace, text: str = "", attribute: str = "", value: str = "", after: int | None = None
+    *,
+    workspace: Workspace,
+    text: str = "",
+    attribute: str = "",
+    value: str = "",
+    after: int | None = None,
 ) -> CustomerPage:
     """One page of customers, newest first; `after` is the last id of the previous page."""
     qs = Customer.objects.filter(workspace=workspace)

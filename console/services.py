@@ -90,13 +90,18 @@ def customers_upsert_batch(*, workspace: Workspace, items: list[dict]) -> list[d
                 continue
             customer, created = customer_upsert(workspace=workspace, data=data)
             results.append(
-                {"index": index, "status": "created" if created else "updated",
-                 "external_id": customer.external_id}
+                {
+                    "index": index,
+                    "status": "created" if created else "updated",
+                    "external_id": customer.external_id,
+                }
             )
     return results
 
 
-def customer_attributes_set(*, customer: Customer, attributes: dict[str, Any], actor, ip=None) -> Customer:
+def customer_attributes_set(
+    *, customer: Customer, attributes: dict[str, Any], actor, ip=None
+) -> Customer:
     """Replace a customer's attributes from the console, with an audit entry."""
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
@@ -104,9 +109,15 @@ def customer_attributes_set(*, customer: Customer, attributes: dict[str, Any], a
         locked.attributes = attributes
         locked.save(update_fields=["attributes", "updated_at"])
         audit_record(
-            workspace=locked.workspace, actor=actor, action="customer.attributes",
-            target_type="customer", target_id=locked.external_id,
-            summary=f"Changed attributes of {locked}", before=before, after=attributes, ip=ip,
+            workspace=locked.workspace,
+            actor=actor,
+            action="customer.attributes",
+            target_type="customer",
+            target_id=locked.external_id,
+            summary=f"Changed attributes of {locked}",
+            before=before,
+            after=attributes,
+            ip=ip,
         )
         live_publish(f"customer:{locked.id}", kind="profile")
     return locked
@@ -159,7 +170,9 @@ class EventOutcome:
 def _customers_for(workspace: Workspace, events: list[tuple[int, EventIn]]) -> dict[str, Customer]:
     """Existing customers by external id, creating inline the unknown ones that carry a phone."""
     ids = {e.customer.external_id for _, e in events}
-    found = {c.external_id: c for c in Customer.objects.filter(workspace=workspace, external_id__in=ids)}
+    found = {
+        c.external_id: c for c in Customer.objects.filter(workspace=workspace, external_id__in=ids)
+    }
     for _, event in events:
         ref = event.customer
         if ref.external_id in found or not ref.phone:
@@ -183,15 +196,20 @@ def events_ingest(
     Bad items are reported per index and store nothing; with `all_or_nothing` any bad item
     stores nothing at all. Listeners run after commit with the new event ids.
     """
-    outcomes: list[EventOutcome] = [EventOutcome(index=i, status="pending") for i in range(len(items))]
+    outcomes: list[EventOutcome] = [
+        EventOutcome(index=i, status="pending") for i in range(len(items))
+    ]
     parsed: list[tuple[int, EventIn]] = []
     for index, raw in enumerate(items):
         try:
             parsed.append((index, EventIn.model_validate(raw)))
         except ValidationError as exc:
             outcomes[index] = EventOutcome(
-                index, "error", error="validation_error",
-                detail="The event is invalid; see fields.", fields=validation_fields(exc.errors()),
+                index,
+                "error",
+                error="validation_error",
+                detail="The event is invalid; see fields.",
+                fields=validation_fields(exc.errors()),
             )
     if all_or_nothing and len(parsed) < len(items):
         return [o if o.status == "error" else EventOutcome(o.index, "skipped") for o in outcomes]
@@ -201,18 +219,24 @@ def events_ingest(
         for index, event in parsed:
             if event.customer.external_id not in customers:
                 outcomes[index] = EventOutcome(
-                    index, "error", error="unknown_customer",
+                    index,
+                    "error",
+                    error="unknown_customer",
                     detail="No customer has this external_id; send customer.phone to create one.",
-                    fields={"customer.external_id": [
-                        f"Unknown customer '{event.customer.external_id}'. Create it first or include "
-                        "customer.phone to create it with the event."
-                    ]},
+                    fields={
+                        "customer.external_id": [
+                            f"Unknown customer '{event.customer.external_id}'. Create it first or include "
+                            "customer.phone to create it with the event."
+                        ]
+                    },
                 )
             else:
                 storable.append((index, event))
         if all_or_nothing and len(storable) < len(parsed):
             transaction.set_rollback(True)
-            return [o if o.status == "error" else EventOutcome(o.index, "skipped") for o in outcomes]
+            return [
+                o if o.status == "error" else EventOutcome(o.index, "skipped") for o in outcomes
+            ]
         new_ids = _events_store(workspace, storable, customers, source, outcomes)
     if new_ids:
         # After the OUTERMOST commit: a caller (a webhook, the dispatcher) may hold a transaction
@@ -225,7 +249,9 @@ def events_ingest(
 def _events_store(workspace, storable, customers, source, outcomes) -> list[int]:
     keys = [event.event_id for _, event in storable]
     existing = dict(
-        Event.objects.filter(workspace=workspace, idempotency_key__in=keys).values_list("idempotency_key", "id")
+        Event.objects.filter(workspace=workspace, idempotency_key__in=keys).values_list(
+            "idempotency_key", "id"
+        )
     )
     now = timezone.now()
     rows, row_index = [], []
@@ -240,11 +266,18 @@ def _events_store(workspace, storable, customers, source, outcomes) -> list[int]
             continue
         seen[event.event_id] = index
         customer = customers[event.customer.external_id]
-        rows.append(Event(
-            workspace=workspace, customer=customer, name=event.name, properties=event.properties,
-            occurred_at=event.occurred_at or now, received_at=now, source=source,
-            idempotency_key=event.event_id,
-        ))
+        rows.append(
+            Event(
+                workspace=workspace,
+                customer=customer,
+                name=event.name,
+                properties=event.properties,
+                occurred_at=event.occurred_at or now,
+                received_at=now,
+                source=source,
+                idempotency_key=event.event_id,
+            )
+        )
         row_index.append(index)
     try:
         with transaction.atomic():
@@ -286,17 +319,26 @@ def apikey_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def apikey_create(*, workspace: Workspace, name: str, actor=None, secret: str | None = None) -> tuple[ApiKey, str]:
+def apikey_create(
+    *, workspace: Workspace, name: str, actor=None, secret: str | None = None
+) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown once and never stored."""
     secret = secret or KEY_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         key = ApiKey.objects.create(
-            workspace=workspace, name=name, prefix=secret[:12], digest=apikey_digest(secret),
+            workspace=workspace,
+            name=name,
+            prefix=secret[:12],
+            digest=apikey_digest(secret),
             created_by=actor if actor is not None and actor.pk else None,
         )
         audit_record(
-            workspace=workspace, actor=actor, action="apikey.create", target_type="apikey",
-            target_id=key.pk, summary=f"Created API key '{name}' ({key.prefix}…)",
+            workspace=workspace,
+            actor=actor,
+            action="apikey.create",
+            target_type="apikey",
+            target_id=key.pk,
+            summary=f"Created API key '{name}' ({key.prefix}…)",
             after={"name": name, "prefix": key.prefix},
         )
     return key, secret
@@ -309,8 +351,12 @@ def apikey_revoke(*, key: ApiKey, actor=None) -> ApiKey:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
             audit_record(
-                workspace=key.workspace, actor=actor, action="apikey.revoke", target_type="apikey",
-                target_id=key.pk, summary=f"Revoked API key '{key.name}' ({key.prefix}…)",
+                workspace=key.workspace,
+                actor=actor,
+                action="apikey.revoke",
+                target_type="apikey",
+                target_id=key.pk,
+                summary=f"Revoked API key '{key.name}' ({key.prefix}…)",
             )
     return key
 

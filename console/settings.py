@@ -49,7 +49,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")]
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
@@ -221,7 +223,9 @@ def q_cluster_check(cluster: dict) -> None:
             "Set Q_RETRY above Q_TIMEOUT."
         )
     if not cluster.get("max_attempts"):
-        raise ImproperlyConfigured("django-q2 max_attempts must be a finite number (Q_MAX_ATTEMPTS).")
+        raise ImproperlyConfigured(
+            "django-q2 max_attempts must be a finite number (Q_MAX_ATTEMPTS)."
+        )
 
 
 q_cluster_check(Q_CLUSTER)
@@ -269,7 +273,9 @@ NODE_MODULES_DIR = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Front-end packages installed by `make` from the npm registry, served as /static/vendor/<name>/.
 VENDOR_DIRS = {"x6": NODE_MODULES_DIR / "@antv" / "x6" / "dist"}
-STATICFILES_DIRS += [(f"vendor/{name}", path) for name, path in VENDOR_DIRS.items() if path.exists()]
+STATICFILES_DIRS += [
+    (f"vendor/{name}", path) for name, path in VENDOR_DIRS.items() if path.exists()
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -49,7 +49,9 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
 @require_perm("manage_members")
 def members(request: HttpRequest) -> HttpResponse:
     rows = Membership.objects.filter(workspace=request.workspace).select_related("user", "role")
-    return render(request, "console/members.html", {"rows": rows.order_by("role__name", "user__username")})
+    return render(
+        request, "console/members.html", {"rows": rows.order_by("role__name", "user__username")}
+    )
 
 
 @require_perm("view_audit")
@@ -59,13 +61,19 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     before = request.GET.get("before")
     entries = list(
         audit_list(
-            workspace=request.workspace, action=filters.get("action", ""),
-            actor=filters.get("actor", ""), target=filters.get("target", ""),
+            workspace=request.workspace,
+            action=filters.get("action", ""),
+            actor=filters.get("actor", ""),
+            target=filters.get("target", ""),
             before_id=int(before) if before and before.isdigit() else None,
         )[:51]
     )
-    context = {"form": form, "entries": entries[:50], "next_before": entries[49].id if len(entries) > 50 else None,
-               "query": request.GET.copy()}
+    context = {
+        "form": form,
+        "entries": entries[:50],
+        "next_before": entries[49].id if len(entries) > 50 else None,
+        "query": request.GET.copy(),
+    }
     if request.htmx and not request.htmx.boosted:
         return render(request, "console/audit.html#rows", context)
     return render(request, "console/audit.html", context)

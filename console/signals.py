@@ -13,17 +13,29 @@ def _workspace_of(user):
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
-    audit_record(workspace=_workspace_of(user), actor=user, action="auth.login",
-                 target_type="user", target_id=user.pk, summary=f"{user.get_username()} signed in",
-                 ip=request_ip(request) if request else None)
+    audit_record(
+        workspace=_workspace_of(user),
+        actor=user,
+        action="auth.login",
+        target_type="user",
+        target_id=user.pk,
+        summary=f"{user.get_username()} signed in",
+        ip=request_ip(request) if request else None,
+    )
 
 
 @receiver(user_logged_out)
 def _logged_out(sender, request, user, **kwargs):
     if user is not None:
-        audit_record(workspace=_workspace_of(user), actor=user, action="auth.logout",
-                     target_type="user", target_id=user.pk, summary=f"{user.get_username()} signed out",
-                     ip=request_ip(request) if request else None)
+        audit_record(
+            workspace=_workspace_of(user),
+            actor=user,
+            action="auth.logout",
+            target_type="user",
+            target_id=user.pk,
+            summary=f"{user.get_username()} signed out",
+            ip=request_ip(request) if request else None,
+        )
 
 
 @receiver(user_login_failed)
@@ -32,7 +44,13 @@ def _login_failed(sender, credentials, request=None, **kwargs):
 
     username = (credentials or {}).get("username", "")[:150]
     user = get_user_model().objects.filter(username=username).first()
-    audit_record(workspace=_workspace_of(user) if user else None, actor=None,
-                 actor_label=username or "unknown", action="auth.login_failed",
-                 target_type="user", target_id=user.pk if user else "",
-                 summary=f"Failed sign-in for '{username}'", ip=request_ip(request) if request else None)
+    audit_record(
+        workspace=_workspace_of(user) if user else None,
+        actor=None,
+        actor_label=username or "unknown",
+        action="auth.login_failed",
+        target_type="user",
+        target_id=user.pk if user else "",
+        summary=f"Failed sign-in for '{username}'",
+        ip=request_ip(request) if request else None,
+    )

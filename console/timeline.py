@@ -58,7 +58,9 @@ def timeline_cursor_q(before: "TimelineCursor | None", kind: str, time_field: st
         return Q(**{f"{time_field}__lte": before.at})
     if cursor_kind < kind or not ident.isdigit():
         return Q(**{f"{time_field}__lt": before.at})
-    return Q(**{f"{time_field}__lt": before.at}) | Q(**{time_field: before.at, "pk__lt": int(ident)})
+    return Q(**{f"{time_field}__lt": before.at}) | Q(
+        **{time_field: before.at, "pk__lt": int(ident)}
+    )
 
 
 # A source returns up to `limit` entries strictly older than the cursor (use timeline_cursor_q),
@@ -119,8 +121,12 @@ def event_summary(name: str, properties: dict) -> str:
     return name + (" · " + ", ".join(shown) if shown else "")
 
 
-def _event_entries(customer: Customer, limit: int, before: TimelineCursor | None) -> list[TimelineEntry]:
-    qs = Event.objects.filter(customer=customer).filter(timeline_cursor_q(before, "event", "occurred_at"))
+def _event_entries(
+    customer: Customer, limit: int, before: TimelineCursor | None
+) -> list[TimelineEntry]:
+    qs = Event.objects.filter(customer=customer).filter(
+        timeline_cursor_q(before, "event", "occurred_at")
+    )
     rows = qs.order_by("-occurred_at", "-id").values(
         "id", "name", "properties", "occurred_at", "source", "idempotency_key"
     )[:limit]

@@ -31,7 +31,9 @@ def require_perm(codename: str | None = None):
             if not request.user.is_authenticated:
                 return redirect(f"/login/?next={request.get_full_path()}")
             if request.workspace is None:
-                raise PermissionDenied("You are not a member of any workspace. Ask an admin to add you.")
+                raise PermissionDenied(
+                    "You are not a member of any workspace. Ask an admin to add you."
+                )
             if codename and codename not in request.perms:
                 raise PermissionDenied(
                     f"Your role ({request.role}) cannot do this; ask a workspace admin for access."
@@ -59,7 +61,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "events_today": events_today.order_by().count(),
         "event_names": events_today.values("name").annotate(n=Count("id")).order_by("-n")[:8],
         "recent_events": Event.objects.filter(workspace=workspace)
-        .select_related("customer").order_by("-occurred_at", "-id")[:12],
+        .select_related("customer")
+        .order_by("-occurred_at", "-id")[:12],
     }
     if request.htmx:
         return render(request, "console/home.html#overview", context)
@@ -81,13 +84,22 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     error = ""
     try:
         page = customer_page(
-            workspace=request.workspace, text=text, attribute=attribute, value=value,
+            workspace=request.workspace,
+            text=text,
+            attribute=attribute,
+            value=value,
             after=int(after) if after and after.isdigit() else None,
         )
     except ValueError as exc:
         page, error = None, f"Attribute filter: {exc}"
-    context = {"page": page, "q": text, "attr": attribute, "value": value, "error": error,
-               "appending": bool(after)}
+    context = {
+        "page": page,
+        "q": text,
+        "attr": attribute,
+        "value": value,
+        "error": error,
+        "appending": bool(after),
+    }
     if request.htmx and not request.htmx.boosted:
         return render(request, "console/customers.html#rows", context)
     return render(request, "console/customers.html", context)
@@ -114,10 +126,16 @@ def _timeline_context(request: HttpRequest, customer: Customer) -> dict:
                 before = TimelineCursor.decode(form.cleaned_data["before"])
             except ValueError:
                 before = None
-    entries, next_before = timeline_entries(customer, limit=30, before=before, kinds=kinds, channels=channels)
+    entries, next_before = timeline_entries(
+        customer, limit=30, before=before, kinds=kinds, channels=channels
+    )
     return {
-        "customer": customer, "entries": entries, "next_before": next_before,
-        "filter_form": form, "kind_labels": KIND_LABELS, "appending": before is not None,
+        "customer": customer,
+        "entries": entries,
+        "next_before": next_before,
+        "filter_form": form,
+        "kind_labels": KIND_LABELS,
+        "appending": before is not None,
         "filter_query": request.GET.urlencode(),
     }
 
@@ -148,7 +166,9 @@ def customer_attributes_edit(request: HttpRequest, customer_id: int) -> HttpResp
     form = AttributesForm(request.POST)
     if form.is_valid():
         customer = customer_attributes_set(
-            customer=customer, attributes=form.cleaned_data["attributes"], actor=request.user,
+            customer=customer,
+            attributes=form.cleaned_data["attributes"],
+            actor=request.user,
             ip=request_ip(request),
         )
         messages.success(request, "Attributes saved.")

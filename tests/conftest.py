@@ -100,7 +100,9 @@ def api(api_secret):
             import json
 
             body = raw if raw is not None else json.dumps(data)
-            return self.client.post(path, body, content_type="application/json", **self._headers(extra))
+            return self.client.post(
+                path, body, content_type="application/json", **self._headers(extra)
+            )
 
         def get(self, path, **extra):
             return self.client.get(path, **self._headers(extra))
@@ -175,8 +177,20 @@ def daphne_server(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         env = server_env()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "console.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "console.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:

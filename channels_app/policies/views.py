@@ -64,7 +64,9 @@ def policies(request: HttpRequest) -> HttpResponse:
 @require_perm("view_customers")
 def policy_check(request: HttpRequest) -> HttpResponse:
     if not request.GET:  # opened from a link: an empty form, not a failed check
-        return render(request, PAGE, _page_context(request, check_form=SendCheckForm(), result=None))
+        return render(
+            request, PAGE, _page_context(request, check_form=SendCheckForm(), result=None)
+        )
     form = SendCheckForm(request.GET)
     result = _check(request, form) if form.is_valid() else None
     status = 200 if form.is_valid() and "error" not in (result or {}) else 400

@@ -42,7 +42,9 @@ def sms_cost_estimate(segments: int, *, workspace, category: str) -> Decimal:
     """Rupees for one SMS of ``segments`` parts under the workspace's cost table (send policies)."""
     from channels_app.policies.selectors import message_cost_estimate
 
-    return message_cost_estimate(workspace=workspace, channel="sms", category=category, segments=segments)
+    return message_cost_estimate(
+        workspace=workspace, channel="sms", category=category, segments=segments
+    )
 
 
 def sms_dlt_text(body: str) -> str:
@@ -332,7 +334,9 @@ def live_check(
     if channel == "sms":
         _sms_live(check, parsed.body, whitelisted_domains)
         if workspace is not None and check.measure is not None:
-            check.cost = sms_cost_estimate(check.measure.segments, workspace=workspace, category=purpose)
+            check.cost = sms_cost_estimate(
+                check.measure.segments, workspace=workspace, category=purpose
+            )
     elif channel == "whatsapp":
         check.counters = [
             ("Header", len(parsed.header_text), WA_HEADER_MAX),

@@ -14,8 +14,12 @@ def test_support_finds_a_customer_and_sees_an_api_event_arrive_without_reload(
 ):
     make_member(workspace, "support", username="sunita")
     customer = Customer.objects.create(
-        workspace=workspace, external_id="CUST-58821", name="Meenakshi Iyer",
-        name_key="meenakshi iyer", phone="+919840012345", whatsapp=True,
+        workspace=workspace,
+        external_id="CUST-58821",
+        name="Meenakshi Iyer",
+        name_key="meenakshi iyer",
+        phone="+919840012345",
+        whatsapp=True,
     )
     _key, secret = apikey_create(workspace=workspace, name="browser test")
 
@@ -31,8 +35,12 @@ def test_support_finds_a_customer_and_sees_an_api_event_arrive_without_reload(
     response = httpx.post(
         f"{daphne_server}/api/v1/events",
         headers={"Authorization": f"Bearer {secret}"},
-        json={"event_id": "evt-browser-1", "customer": {"external_id": "CUST-58821"},
-              "name": "order.dispatched", "properties": {"order_id": "58821", "courier": "Delhivery"}},
+        json={
+            "event_id": "evt-browser-1",
+            "customer": {"external_id": "CUST-58821"},
+            "name": "order.dispatched",
+            "properties": {"order_id": "58821", "courier": "Delhivery"},
+        },
     )
     assert response.status_code == 202
 

@@ -12,8 +12,13 @@ from journeys.clock import clock_frozen, clock_speed_set
 
 def pending(workspace, customer, key, due_at):
     return Message.objects.create(
-        workspace=workspace, customer=customer, channel="sms", purpose="transactional",
-        idempotency_key=key, status="queued", due_at=due_at,
+        workspace=workspace,
+        customer=customer,
+        channel="sms",
+        purpose="transactional",
+        idempotency_key=key,
+        status="queued",
+        due_at=due_at,
     )
 
 
@@ -22,7 +27,9 @@ def test_accelerated_workspace_messages_are_due_by_journey_time_others_by_wall_t
 ):
     start = timezone.now()
     ours = Customer.objects.create(workspace=workspace, external_id="A", phone="+919812345678")
-    theirs = Customer.objects.create(workspace=other_workspace, external_id="B", phone="+919812345679")
+    theirs = Customer.objects.create(
+        workspace=other_workspace, external_id="B", phone="+919812345679"
+    )
     with clock_frozen(start) as clock:
         clock_speed_set(workspace=workspace, factor=600)  # 1 real second = 10 journey minutes
         in_journey_time = pending(workspace, ours, "a", start + timedelta(minutes=15))

@@ -127,7 +127,9 @@ def test_the_live_check_counts_gsm7_text(client_as, sms):
     assert 'data-check="segments">2<' in html
     from channels_app.policies.selectors import message_cost_estimate
 
-    cost = message_cost_estimate(workspace=sms.workspace, channel="sms", category=sms.purpose, segments=2)
+    cost = message_cost_estimate(
+        workspace=sms.workspace, channel="sms", category=sms.purpose, segments=2
+    )
     assert f"₹{cost:.2f}" in html  # the workspace's cost table, two segments
 
 

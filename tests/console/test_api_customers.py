@@ -4,9 +4,17 @@ from console.models import Customer
 
 
 def test_upsert_creates_with_201_then_updates_with_200(api, workspace):
-    created = api.post("/api/v1/customers", {"external_id": "C9", "name": "Karthik Iyer",
-                                             "phone": "9876543210", "language": "ta",
-                                             "whatsapp": True, "attributes": {"city": "Chennai"}})
+    created = api.post(
+        "/api/v1/customers",
+        {
+            "external_id": "C9",
+            "name": "Karthik Iyer",
+            "phone": "9876543210",
+            "language": "ta",
+            "whatsapp": True,
+            "attributes": {"city": "Chennai"},
+        },
+    )
     assert created.status_code == 201
     assert created.json()["phone"] == "+919876543210"
     assert created.json()["timezone"] == "Asia/Kolkata"
@@ -24,11 +32,19 @@ def test_null_attribute_removes_the_key(api):
     assert body["attributes"] == {"b": 2}
 
 
-@pytest.mark.parametrize("field, value", [
-    ("phone", "12"), ("phone", "+91 12345"), ("email", "nope"), ("language", "xx"),
-    ("timezone", "Mars/Olympus"), ("attributes", {"bad key": 1}), ("whatsapp", "maybe"),
-    ("external_id", ""),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("phone", "12"),
+        ("phone", "+91 12345"),
+        ("email", "nope"),
+        ("language", "xx"),
+        ("timezone", "Mars/Olympus"),
+        ("attributes", {"bad key": 1}),
+        ("whatsapp", "maybe"),
+        ("external_id", ""),
+    ],
+)
 def test_invalid_fields_are_named_and_nothing_is_stored(api, field, value):
     body = {"external_id": "C9", field: value}
     response = api.post("/api/v1/customers", body)
@@ -46,8 +62,11 @@ def test_get_customer_returns_stored_fields_and_404_for_unknown(api):
 
 
 def test_batch_upsert_reports_per_item_and_keeps_good_items(api):
-    items = [{"external_id": "A", "phone": "9876543210"}, {"external_id": "B", "phone": "123"},
-             {"external_id": "A", "name": "Again"}]
+    items = [
+        {"external_id": "A", "phone": "9876543210"},
+        {"external_id": "B", "phone": "123"},
+        {"external_id": "A", "name": "Again"},
+    ]
     body = api.post("/api/v1/customers/batch", {"customers": items}).json()
     assert [r["status"] for r in body["results"]] == ["created", "error", "updated"]
     assert "phone" in body["results"][1]["fields"]

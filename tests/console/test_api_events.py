@@ -8,13 +8,23 @@ from console.services import apikey_create, apikey_revoke
 
 @pytest.fixture
 def customer(workspace):
-    return Customer.objects.create(workspace=workspace, external_id="C1", name="Priya Sharma",
-                                   name_key="priya sharma", phone="+919812345678")
+    return Customer.objects.create(
+        workspace=workspace,
+        external_id="C1",
+        name="Priya Sharma",
+        name_key="priya sharma",
+        phone="+919812345678",
+    )
 
 
 def event(event_id="e-1", external_id="C1", **extra):
-    body = {"event_id": event_id, "customer": {"external_id": external_id}, "name": "order.placed",
-            "occurred_at": "2026-12-01T10:00:00+05:30", "properties": {"order_id": "58821"}}
+    body = {
+        "event_id": event_id,
+        "customer": {"external_id": external_id},
+        "name": "order.placed",
+        "occurred_at": "2026-12-01T10:00:00+05:30",
+        "properties": {"order_id": "58821"},
+    }
     body.update(extra)
     return body
 
@@ -39,8 +49,10 @@ def test_same_event_id_again_answers_200_duplicate_and_stores_nothing(api, custo
 
 
 def test_unknown_customer_with_phone_is_created_inline(api, workspace):
-    response = api.post("/api/v1/events", event(customer={"external_id": "NEW", "phone": "98123 45679",
-                                                            "name": "Ravi Iyer"}))
+    response = api.post(
+        "/api/v1/events",
+        event(customer={"external_id": "NEW", "phone": "98123 45679", "name": "Ravi Iyer"}),
+    )
     assert response.status_code == 202
     created = Customer.objects.get(workspace=workspace, external_id="NEW")
     assert created.phone == "+919812345679"
@@ -56,14 +68,17 @@ def test_unknown_customer_without_phone_is_refused_naming_the_field(api):
     assert Event.objects.count() == 0 and Customer.objects.count() == 0
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"name": "Order Placed"}, "name"),
-    ({"occurred_at": "2026-12-01T10:00:00"}, "occurred_at"),
-    ({"occurred_at": "yesterday"}, "occurred_at"),
-    ({"event_id": ""}, "event_id"),
-    ({"properties": [1, 2]}, "properties"),
-    ({"surprise": 1}, "surprise"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"name": "Order Placed"}, "name"),
+        ({"occurred_at": "2026-12-01T10:00:00"}, "occurred_at"),
+        ({"occurred_at": "yesterday"}, "occurred_at"),
+        ({"event_id": ""}, "event_id"),
+        ({"properties": [1, 2]}, "properties"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
 def test_bad_fields_answer_400_naming_each_field_and_store_nothing(api, customer, change, field):
     response = api.post("/api/v1/events", event(**change))
     assert response.status_code == 400
@@ -115,7 +130,9 @@ def test_key_of_another_workspace_answers_403(api, other_workspace, customer):
     assert Event.objects.count() == 0
 
 
-def test_key_of_another_workspace_cannot_see_this_workspaces_customer(api, other_workspace, customer):
+def test_key_of_another_workspace_cannot_see_this_workspaces_customer(
+    api, other_workspace, customer
+):
     _key, secret = apikey_create(workspace=other_workspace, name="theirs")
     api.secret = secret
     assert api.get("/api/v1/customers/C1").status_code == 404
@@ -149,8 +166,13 @@ def test_last_used_time_is_recorded(api, customer):
 
 def test_batch_stores_good_items_reports_bad_and_duplicates(api, customer):
     api.post("/api/v1/events", event(event_id="old"))
-    items = [event(event_id="a"), event(event_id="old"), event(event_id="b", name="BAD NAME"),
-             event(event_id="a"), event(event_id="c", external_id="GHOST")]
+    items = [
+        event(event_id="a"),
+        event(event_id="old"),
+        event(event_id="b", name="BAD NAME"),
+        event(event_id="a"),
+        event(event_id="c", external_id="GHOST"),
+    ]
     response = api.post("/api/v1/events/batch", {"events": items})
     assert response.status_code == 200
     body = response.json()
@@ -177,7 +199,9 @@ def test_batch_over_1000_items_is_refused_whole(api, customer):
     assert Event.objects.count() == 0
 
 
-def test_batch_of_1000_is_one_transaction_worth_of_rows(api, customer, django_assert_max_num_queries):
+def test_batch_of_1000_is_one_transaction_worth_of_rows(
+    api, customer, django_assert_max_num_queries
+):
     items = [event(event_id=f"e{i}") for i in range(1000)]
     with django_assert_max_num_queries(20):
         body = api.post("/api/v1/events/batch", {"events": items}).json()
@@ -188,8 +212,13 @@ def test_batch_of_1000_is_one_transaction_worth_of_rows(api, customer, django_as
 def test_openapi_document_lists_the_endpoints(client, db):
     spec = json.loads(client.get("/api/v1/openapi.json").content)
     paths = spec["paths"]
-    for path in ["/api/v1/events", "/api/v1/events/batch", "/api/v1/customers",
-                 "/api/v1/customers/batch", "/api/v1/customers/{external_id}",
-                 "/api/v1/customers/{external_id}/timeline"]:
+    for path in [
+        "/api/v1/events",
+        "/api/v1/events/batch",
+        "/api/v1/customers",
+        "/api/v1/customers/batch",
+        "/api/v1/customers/{external_id}",
+        "/api/v1/customers/{external_id}/timeline",
+    ]:
         assert path in paths
     assert client.get("/api/v1/docs").status_code == 200

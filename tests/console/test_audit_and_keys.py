@@ -9,7 +9,9 @@ from tests.conftest import PASSWORD, ROOT, server_env
 
 
 def test_audit_entries_cannot_be_changed_or_deleted(workspace):
-    entry = AuditEntry.objects.create(workspace=workspace, actor_label="x", action="a", at="2026-01-01T00:00Z")
+    entry = AuditEntry.objects.create(
+        workspace=workspace, actor_label="x", action="a", at="2026-01-01T00:00Z"
+    )
     entry.summary = "rewritten"
     with pytest.raises(ValueError, match="append-only"):
         entry.save()
@@ -18,8 +20,12 @@ def test_audit_entries_cannot_be_changed_or_deleted(workspace):
 
 
 def test_sign_in_failure_and_sign_out_are_audited(client, members):
-    assert client.post("/login/", {"username": "admin-acme", "password": "wrong"}).status_code == 200
-    assert client.post("/login/", {"username": "admin-acme", "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/login/", {"username": "admin-acme", "password": "wrong"}).status_code == 200
+    )
+    assert (
+        client.post("/login/", {"username": "admin-acme", "password": PASSWORD}).status_code == 302
+    )
     client.post("/logout/")
     actions = list(AuditEntry.objects.order_by("id").values_list("action", flat=True))
     assert actions == ["auth.login_failed", "auth.login", "auth.logout"]
@@ -49,7 +55,11 @@ def test_api_key_form_names_the_missing_field(client_as):
 def test_apikey_command_prints_only_the_key_on_its_last_line(transactional_db, workspace):
     result = subprocess.run(
         [sys.executable, "manage.py", "apikey", "create", "--workspace", "acme", "--name", "cli"],
-        cwd=ROOT, env=server_env(), capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     secret = result.stdout.strip().splitlines()[-1]
     assert apikey_authenticate(secret).name == "cli"
@@ -58,6 +68,9 @@ def test_apikey_command_prints_only_the_key_on_its_last_line(transactional_db, w
 def test_apikey_command_names_known_workspaces_for_a_wrong_slug(transactional_db, workspace):
     result = subprocess.run(
         [sys.executable, "manage.py", "apikey", "create", "--workspace", "nope", "--name", "cli"],
-        cwd=ROOT, env=server_env(), capture_output=True, text=True,
+        cwd=ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0 and "Known workspaces: acme" in result.stderr

@@ -7,11 +7,17 @@ from console.models import AuditEntry, Customer
 
 @pytest.fixture
 def people(workspace):
-    rows = [("C1", "Priya Sharma", "+919812345678", {"city": "Pune", "vip": True, "ltv": 5000}),
-            ("C2", "Priyanka Das", "+919812345679", {"city": "Kolkata", "ltv": 200}),
-            ("C3", "Ravi Iyer", "+919812345670", {"city": "Pune"})]
-    return [Customer.objects.create(workspace=workspace, external_id=e, name=n, name_key=n.lower(), phone=p,
-                                    attributes=a) for e, n, p, a in rows]
+    rows = [
+        ("C1", "Priya Sharma", "+919812345678", {"city": "Pune", "vip": True, "ltv": 5000}),
+        ("C2", "Priyanka Das", "+919812345679", {"city": "Kolkata", "ltv": 200}),
+        ("C3", "Ravi Iyer", "+919812345670", {"city": "Pune"}),
+    ]
+    return [
+        Customer.objects.create(
+            workspace=workspace, external_id=e, name=n, name_key=n.lower(), phone=p, attributes=a
+        )
+        for e, n, p, a in rows
+    ]
 
 
 def names(response):
@@ -43,9 +49,17 @@ def test_attribute_filter_refuses_lookup_injection(client_as, people):
     assert names(response) == []
 
 
-def test_list_pages_by_keyset_without_counting_the_table(client_as, workspace, django_assert_max_num_queries):
-    Customer.objects.bulk_create([Customer(workspace=workspace, external_id=f"X{i:03}", name=f"N{i:03}",
-                                           name_key=f"n{i:03}") for i in range(120)])
+def test_list_pages_by_keyset_without_counting_the_table(
+    client_as, workspace, django_assert_max_num_queries
+):
+    Customer.objects.bulk_create(
+        [
+            Customer(
+                workspace=workspace, external_id=f"X{i:03}", name=f"N{i:03}", name_key=f"n{i:03}"
+            )
+            for i in range(120)
+        ]
+    )
     client = client_as("viewer")
     first = client.get("/customers/")
     html = first.content.decode()
@@ -62,7 +76,9 @@ def test_list_pages_by_keyset_without_counting_the_table(client_as, workspace, d
 
 def test_attributes_edit_rejects_bad_json_naming_the_field_and_keeps_data(client_as, people):
     customer = people[0]
-    response = client_as("support").post(f"/customers/{customer.id}/attributes/", {"attributes": "{city: Pune"})
+    response = client_as("support").post(
+        f"/customers/{customer.id}/attributes/", {"attributes": "{city: Pune"}
+    )
     assert response.status_code == 400
     assert "not valid JSON" in response.content.decode()
     customer.refresh_from_db()
@@ -71,7 +87,9 @@ def test_attributes_edit_rejects_bad_json_naming_the_field_and_keeps_data(client
 
 def test_attributes_edit_is_audited_with_before_and_after(client_as, people):
     customer = people[2]
-    client_as("support").post(f"/customers/{customer.id}/attributes/", {"attributes": '{"city": "Mumbai"}'})
+    client_as("support").post(
+        f"/customers/{customer.id}/attributes/", {"attributes": '{"city": "Mumbai"}'}
+    )
     entry = AuditEntry.objects.get(action="customer.attributes")
     assert entry.before == {"city": "Pune"} and entry.after == {"city": "Mumbai"}
     assert entry.actor_label == "support-acme"

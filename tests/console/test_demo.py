@@ -23,7 +23,9 @@ def test_demo_seed_is_complete_and_idempotent(db, settings):
 def test_demo_customers_look_indian_and_varied(db):
     demo_seed(customers=400)
     customers = list(Customer.objects.all())
-    assert all(c.phone.startswith("+91") and len(c.phone) == 13 and c.phone[3] in "6789" for c in customers)
+    assert all(
+        c.phone.startswith("+91") and len(c.phone) == 13 and c.phone[3] in "6789" for c in customers
+    )
     assert {c.language for c in customers} >= {"en", "hi", "ta", "mr", "bn"}
     whatsapp_share = sum(c.whatsapp for c in customers) / len(customers)
     assert 0.5 < whatsapp_share < 0.9

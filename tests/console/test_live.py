@@ -1,6 +1,7 @@
 """Live notices: published on commit only, coalesced, relayed across processes in embedded mode."""
 
 import asyncio
+
 import pytest
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -37,7 +38,9 @@ def test_nothing_is_published_when_the_transaction_rolls_back(relay_mode, db):
     assert LiveNotice.objects.count() == 0
 
 
-def test_relay_forwards_new_notices_to_the_group_once_per_topic(relay_mode, transactional_db, settings):
+def test_relay_forwards_new_notices_to_the_group_once_per_topic(
+    relay_mode, transactional_db, settings
+):
     settings.LIVE_RELAY_INTERVAL = 0.05
 
     async def scenario():
@@ -96,4 +99,7 @@ def test_websocket_subscribes_only_to_topics_of_the_users_workspace(
     topics = f"customer:{ours.id},customer:{theirs.id},workspace:{workspace.id},workspace:{other_workspace.id},bogus:1"
     connected, _, reply = run_async(_connect(f"/ws/live/?topics={topics}", cookie))
     assert connected
-    assert reply == {"type": "subscribed", "topics": [f"customer:{ours.id}", f"workspace:{workspace.id}"]}
+    assert reply == {
+        "type": "subscribed",
+        "topics": [f"customer:{ours.id}", f"workspace:{workspace.id}"],
+    }

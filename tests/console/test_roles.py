@@ -20,7 +20,9 @@ ROLES = ["admin", "marketing", "operations", "support", "viewer"]
 
 @pytest.fixture
 def customer(workspace):
-    return Customer.objects.create(workspace=workspace, external_id="C1", name="Priya", name_key="priya")
+    return Customer.objects.create(
+        workspace=workspace, external_id="C1", name="Priya", name_key="priya"
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -31,9 +33,13 @@ def test_screen_opens_only_for_roles_allowed(client_as, customer, role, screen):
     assert response.status_code == expected, (role, screen)
 
 
-@pytest.mark.parametrize("role, allowed", [(r, r in {"admin", "operations", "support"}) for r in ROLES])
+@pytest.mark.parametrize(
+    "role, allowed", [(r, r in {"admin", "operations", "support"}) for r in ROLES]
+)
 def test_editing_attributes_is_limited_to_roles_that_may(client_as, customer, role, allowed):
-    response = client_as(role).post(f"/customers/{customer.id}/attributes/", {"attributes": '{"city": "Pune"}'})
+    response = client_as(role).post(
+        f"/customers/{customer.id}/attributes/", {"attributes": '{"city": "Pune"}'}
+    )
     customer.refresh_from_db()
     if allowed:
         assert response.status_code == 302

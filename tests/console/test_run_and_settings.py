@@ -27,8 +27,13 @@ def test_q_cluster_requires_finite_attempts():
 
 def test_settings_module_refuses_to_load_with_a_bad_q_configuration():
     env = dict(os.environ, Q_TIMEOUT="300", Q_RETRY="200")
-    result = subprocess.run([sys.executable, "-c", "import console.settings"], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import console.settings"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0
     assert "retry (200s) must be greater than timeout (300s)" in result.stderr
 
@@ -55,7 +60,9 @@ def test_database_is_wal_sqlite_by_default_and_psycopg3_postgres_with_a_url(db, 
 
 
 def _children_of(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
     return [int(p) for p in out.split()]
 
 
@@ -64,7 +71,9 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout
+    state = subprocess.run(
+        ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True
+    ).stdout
     return bool(state.strip()) and not state.strip().startswith("Z")
 
 
@@ -72,8 +81,12 @@ def test_run_console_serves_with_workers_without_a_terminal_and_stops_cleanly(tr
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "run_console", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=server_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=server_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/login/", timeout=40)

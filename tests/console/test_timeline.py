@@ -4,20 +4,29 @@ import pytest
 from django.utils import timezone
 
 from console.models import Customer, Event
-from console.timeline import TimelineEntry, _SOURCES, timeline_entries, timeline_source_register
+from console.timeline import _SOURCES, TimelineEntry, timeline_entries, timeline_source_register
 
 
 @pytest.fixture
 def customer(workspace):
-    return Customer.objects.create(workspace=workspace, external_id="C1", name="Priya", name_key="priya")
+    return Customer.objects.create(
+        workspace=workspace, external_id="C1", name="Priya", name_key="priya"
+    )
 
 
 def add_events(customer, n, start=None):
     start = start or timezone.now() - timedelta(days=1)
     for i in range(n):
         at = start + timedelta(minutes=i)
-        Event.objects.create(workspace=customer.workspace, customer=customer, name="order.placed",
-                             properties={"n": i}, occurred_at=at, received_at=at, idempotency_key=f"k{i}")
+        Event.objects.create(
+            workspace=customer.workspace,
+            customer=customer,
+            name="order.placed",
+            properties={"n": i},
+            occurred_at=at,
+            received_at=at,
+            idempotency_key=f"k{i}",
+        )
 
 
 def test_timeline_pages_newest_first_without_gaps_or_repeats(api, customer):
@@ -36,8 +45,14 @@ def test_timeline_pages_newest_first_without_gaps_or_repeats(api, customer):
 def test_timeline_entries_with_equal_times_are_paged_once_each(customer):
     at = timezone.now()
     for i in range(5):
-        Event.objects.create(workspace=customer.workspace, customer=customer, name="x", occurred_at=at,
-                             received_at=at, idempotency_key=f"same{i}")
+        Event.objects.create(
+            workspace=customer.workspace,
+            customer=customer,
+            name="x",
+            occurred_at=at,
+            received_at=at,
+            idempotency_key=f"same{i}",
+        )
     first, cursor = timeline_entries(customer, limit=3)
     from console.timeline import TimelineCursor
 
@@ -57,7 +72,11 @@ def test_other_apps_contribute_entries_through_the_registry(customer):
     now = timezone.now()
 
     def messages(cust, limit, before):
-        return [TimelineEntry(at=now, kind="message", channel="sms", summary="Order confirmed", key="message:1")]
+        return [
+            TimelineEntry(
+                at=now, kind="message", channel="sms", summary="Order confirmed", key="message:1"
+            )
+        ]
 
     timeline_source_register("message", messages, label="Messages", channels=("sms",))
     try:
@@ -73,8 +92,9 @@ def test_other_apps_contribute_entries_through_the_registry(customer):
 
 def test_console_timeline_partial_renders_for_htmx_with_filters(client_as, customer):
     add_events(customer, 3)
-    response = client_as("support").get(f"/customers/{customer.id}/?kind=event", HTTP_HX_REQUEST="true",
-                                        HTTP_HX_TARGET="timeline")
+    response = client_as("support").get(
+        f"/customers/{customer.id}/?kind=event", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="timeline"
+    )
     html = response.content.decode()
     assert html.strip().startswith('<div id="timeline"')
     assert html.count('class="entry') == 3

@@ -11,7 +11,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
-        create = sub.add_parser("create", help="Create a key; prints only the key on the last line.")
+        create = sub.add_parser(
+            "create", help="Create a key; prints only the key on the last line."
+        )
         create.add_argument("--workspace", required=True, help="Workspace slug, e.g. demo")
         create.add_argument("--name", required=True, help="What uses the key")
         listing = sub.add_parser("list", help="List keys (prefixes only).")

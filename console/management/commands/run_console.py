@@ -29,7 +29,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
-        parser.add_argument("--no-workers", action="store_true", help="Serve only; run no django-q2 cluster.")
+        parser.add_argument(
+            "--no-workers", action="store_true", help="Serve only; run no django-q2 cluster."
+        )
 
     def handle(self, *args, **opts):
         python = sys.executable
@@ -37,15 +39,29 @@ class Command(BaseCommand):
         self.stdout.write(f"Sangam console on {url}  (Ctrl-C stops the console and its workers)")
         children = [
             subprocess.Popen(
-                [python, "-m", "daphne", "-b", opts["host"], "-p", str(opts["port"]),
-                 "--proxy-headers", "console.asgi:application"],
-                start_new_session=True, preexec_fn=_die_with_parent,
+                [
+                    python,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    opts["host"],
+                    "-p",
+                    str(opts["port"]),
+                    "--proxy-headers",
+                    "console.asgi:application",
+                ],
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         ]
         if not opts["no_workers"]:
             children.append(
-                subprocess.Popen([python, "manage.py", "qcluster"], start_new_session=True,
-                                 cwd=settings.BASE_DIR, preexec_fn=_die_with_parent)
+                subprocess.Popen(
+                    [python, "manage.py", "qcluster"],
+                    start_new_session=True,
+                    cwd=settings.BASE_DIR,
+                    preexec_fn=_die_with_parent,
+                )
             )
         stopping = False
 

@@ -17,7 +17,9 @@ class Command(BaseCommand):
         if opts["quiet"]:
             return
         count = Customer.objects.filter(workspace=workspace).count()
-        self.stdout.write(f"Demo workspace '{workspace.name}' (slug {workspace.slug}): {count} customers.")
+        self.stdout.write(
+            f"Demo workspace '{workspace.name}' (slug {workspace.slug}): {count} customers."
+        )
         self.stdout.write(
             "Sign in as admin, marketing, operations, support or viewer "
             f"with password {settings.DEMO_PASSWORD}"
