@@ -101,22 +101,23 @@ def _chunk(size: int) -> int:
         touched, read, moved = Touched(), 0, {}
         overlap = PG_OVERLAP if connection.vendor == "postgresql" else 0
         for source, (model, column) in SOURCES.items():
-            start = (
-                max(0, marks.get(source, 0) - overlap)
-                if source != "consent"
-                else marks.get(source, 0)
+            mark = marks.get(source, 0)
+            fresh = list(
+                model.objects.filter(pk__gt=mark).order_by("pk").values_list("pk", flat=True)[:size]
             )
-            ids = list(
-                model.objects.filter(pk__gt=start)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:size]
-            )
-            fresh = [i for i in ids if i > marks.get(source, 0)]
             if not fresh:
                 continue
+            # PostgreSQL may commit ids out of order: look again at the last ids below the mark.
+            recheck = []
+            if overlap and source != "consent":
+                recheck = list(
+                    model.objects.filter(pk__gt=max(0, mark - overlap), pk__lte=mark).values_list(
+                        "pk", flat=True
+                    )
+                )
             read += len(fresh)
             moved[source] = fresh[-1]
-            _collect(source, model, column, ids if source != "consent" else fresh, touched)
+            _collect(source, model, column, recheck + fresh, touched)
         if not read:
             return 0
         _fold(touched)

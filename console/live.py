@@ -103,8 +103,16 @@ def _coalescer() -> _Coalescer:
 
 
 def live_flush() -> None:
-    """Send whatever is pending now (tests and short-lived commands)."""
-    _coalescer().flush()
+    """Send whatever is pending now (tests and short-lived commands), from any thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _coalescer().flush()
+        return
+    # A loop runs in this thread (e.g. Playwright's): sync-to-async needs a thread of its own.
+    worker = threading.Thread(target=_coalescer().flush)
+    worker.start()
+    worker.join()
 
 
 # --- the relay inside daphne (embedded mode) --------------------------------------------------
