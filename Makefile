@@ -60,6 +60,8 @@ bench: install
 	$(PY) bench/timer_lag.py --runs $(BENCH_LAG_RUNS) --hour-seconds 600 --database sqlite
 	$(PY) bench/timer_lag.py --runs $(BENCH_LAG_RUNS) --hour-seconds 600 --database $(BENCH_PG)
 	$(PY) bench/customer_list.py --customers 1000000 --database $(BENCH_PG)
+	$(PY) bench/builder_save.py --nodes 200 --database sqlite
+	$(PY) bench/builder_save.py --nodes 200 --database $(BENCH_PG)
 
 # A smoke run of every benchmark at tiny sizes (SQLite only); asserts nothing about speed.
 bench-quick: install
@@ -67,6 +69,7 @@ bench-quick: install
 	$(PY) bench/engine_throughput.py --customers 300 --workers 1 --database sqlite --limit-seconds 0.3
 	$(PY) bench/timer_lag.py --runs 3000 --hour-seconds 10
 	$(PY) bench/customer_list.py --customers 20000 --repeats 5
+	$(PY) bench/builder_save.py --nodes 200 --repeats 5
 
 lint: install
 	$(VENV)/bin/ruff check .
