@@ -7,16 +7,9 @@ from playwright.sync_api import expect, sync_playwright
 from channels_app.consent.selectors import consent_state
 from channels_app.consent.services import consent_grant
 from console.models import AuditEntry, Customer
+from tests.browser.conftest import CHROMIUM_ARGS
 
 PASSWORD = "test-pass-2026"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REASON = "Customer rang the helpline and asked for no more WhatsApp offers"
 
 

@@ -14,17 +14,10 @@ from channels_app.outbox.services import message_enqueue
 from channels_app.outbox.simulated import simulated_outcomes_deliver
 from channels_app.providers_console.services import simulator_settings_save
 from channels_app.tmpl.demo import demo_templates_seed
+from tests.browser.conftest import CHROMIUM_ARGS
 from tests.channels_app.outbox_fixtures import ORDER, customer_make
 
 PASSWORD = "test-pass-2026"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def ringing_call(workspace):

@@ -5,16 +5,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from channels_app.consent.services import consent_grant
 from console.models import Customer
+from tests.browser.conftest import CHROMIUM_ARGS as ARGS
 from tests.conftest import PASSWORD
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.mark.browser
