@@ -46,6 +46,8 @@ class _Coalescer:
         self.interval = interval
         self.pending: dict[str, dict] = {}
         self.lock = threading.Lock()
+        # One flush at a time: two interleaved flushes could send an older notice after a newer one.
+        self.flush_lock = threading.Lock()
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -66,6 +68,10 @@ class _Coalescer:
                 log.exception("live notice flush failed")
 
     def flush(self) -> None:
+        with self.flush_lock:
+            self._flush()
+
+    def _flush(self) -> None:
         with self.lock:
             batch, self.pending = self.pending, {}
         if not batch:
