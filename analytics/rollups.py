@@ -394,9 +394,12 @@ def _id_chunks(qs, size: int = 2000):
         yield ids[i : i + size]
 
 
-def rollups_sweep(*, seconds: float = 50.0, idle: float = 1.0) -> int:
-    """Keep folding for about ``seconds`` (the per-minute schedule), so dashboards lag ~1 s."""
-    deadline, total = time.monotonic() + seconds, 0
+def rollups_sweep(*, seconds: float | None = None, idle: float = 1.0) -> int:
+    """Keep folding for about ``seconds`` (default settings.SWEEP_SECONDS), so dashboards lag ~1 s."""
+    from django.conf import settings
+
+    deadline = time.monotonic() + (settings.SWEEP_SECONDS if seconds is None else seconds)
+    total = 0
     while True:
         total += rollups_update()
         if time.monotonic() >= deadline:

@@ -192,10 +192,14 @@ LIVE_RELAY_INTERVAL = float(os.environ.get("LIVE_RELAY_INTERVAL", "0.25"))
 # --- django-q2 ------------------------------------------------------------------------------
 
 Q_TIMEOUT = env_int("Q_TIMEOUT", 120)
+# How long a scheduled sweep keeps working (and waiting for work falling due) before it ends.
+SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "20"))
 Q_RETRY = env_int("Q_RETRY", 300)
 Q_CLUSTER = {
     "name": os.environ.get("Q_CLUSTER_NAME", "sangam"),
-    "workers": env_int("Q_WORKERS", 2),
+    # The per-minute sweeps (due runs, outbox, analytics) each keep a worker for SWEEP_SECONDS;
+    # four workers leave room for the event and enrolment tasks between them.
+    "workers": env_int("Q_WORKERS", 4),
     "recycle": 500,
     "timeout": Q_TIMEOUT,
     "retry": Q_RETRY,

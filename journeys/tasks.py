@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
 from django.db import transaction
 
 log = logging.getLogger("sangam.journeys")
 
-SWEEP_SECONDS = 50.0
 IDLE_SLEEP = 0.5
 SCHEDULES = [
     # (name, func, minutes)
@@ -50,11 +50,11 @@ def events_process_task(event_ids: list[int]) -> int:
 # --- timers ---------------------------------------------------------------------------------------
 
 
-def runs_due_sweep(*, seconds: float = SWEEP_SECONDS, limit: int | None = None) -> int:
+def runs_due_sweep(*, seconds: float | None = None, limit: int | None = None) -> int:
     """Claim and advance due runs in batches for up to ``seconds``; returns runs advanced."""
     from journeys.services.stepping import BATCH_SIZE, runs_advance_due
 
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + (settings.SWEEP_SECONDS if seconds is None else seconds)
     total = 0
     while True:
         advanced = runs_advance_due(limit=limit or BATCH_SIZE)
@@ -87,7 +87,7 @@ def segment_chunk_enqueue(job_id: int) -> None:
 def segment_chunk_task(job_id: int) -> None:
     from journeys.services.segments import segment_enrolment_step
 
-    deadline = time.monotonic() + SWEEP_SECONDS
+    deadline = time.monotonic() + settings.SWEEP_SECONDS
     while segment_enrolment_step(job_id):
         if time.monotonic() > deadline:
             segment_chunk_enqueue(job_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -26,7 +27,7 @@ def outbox_dispatch_batch(limit: int = 100) -> dict[str, int]:
     return outbox_dispatch(limit=limit)
 
 
-def outbox_sweep(max_s: float = 50.0) -> dict[str, int]:
+def outbox_sweep(max_s: float | None = None) -> dict[str, int]:
     """Replay webhooks a crash left unprocessed, deliver due simulator outcomes and dispatch
     batches; while more work falls due within ``max_s`` (simulated delays of a few seconds),
     wait for it instead of ending, so the simulator feels live between the once-a-minute
@@ -38,7 +39,7 @@ def outbox_sweep(max_s: float = 50.0) -> dict[str, int]:
     totals = {"sent": 0, "reconciled": 0, "simulated": 0}
     # Webhooks stored but never processed (their process died in between) go first.
     totals["webhooks_replayed"] = webhook_receipts_replay()
-    deadline = time.monotonic() + max_s
+    deadline = time.monotonic() + (settings.SWEEP_SECONDS if max_s is None else max_s)
     while True:
         totals["simulated"] += simulated_outcomes_deliver()
         counts = outbox_dispatch(limit=100)
