@@ -35,11 +35,9 @@ def test_marketing_types_an_sms_and_sees_encoding_segments_and_preview_update(
     page.locator("#id_body").fill("नमस्ते {{customer.first_name}}, आपका ऑर्डर कन्फ़र्म हो गया है।")
     page.locator("#id_body").dispatch_event("input")
     page.locator("[data-check=encoding]", has_text="UCS-2").wait_for(timeout=10_000)
-    page.screenshot(path="/tmp/tmpl_editor.png", full_page=True)
 
     page.click("button.primary[type=submit]")
     page.wait_for_url(f"**/templates/{template.pk}/")
     assert "v1" in page.locator(".table").first.inner_text()
-    page.screenshot(path="/tmp/tmpl_detail.png", full_page=True)
     assert page.console_errors == []
     assert page.outside_requests == []
