@@ -6,8 +6,6 @@ The schedule ``analytics: rollups`` runs every minute; each run keeps folding ne
 
 from __future__ import annotations
 
-SCHEDULES = [("analytics: rollups", "analytics.tasks.rollups_sweep_task", 1)]
-
 
 def rollups_sweep_task() -> int:
     from analytics.rollups import rollups_sweep
@@ -20,18 +18,3 @@ def rollups_update_task() -> int:
     from analytics.rollups import rollups_update
 
     return rollups_update()
-
-
-def schedules_ensure() -> int:
-    """Create the periodic schedules that are missing (by name); returns how many were made."""
-    from django_q.models import Schedule
-
-    made = 0
-    for name, func, minutes in SCHEDULES:
-        _, created = Schedule.objects.get_or_create(
-            name=name,
-            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes,
-                      "repeats": -1},
-        )  # fmt: skip
-        made += created
-    return made

@@ -3,10 +3,9 @@ JourneysConfig.ready): the events listener, the live topic check, the customer t
 and panel, the API router, the demo seeder, the inbound IVR's caller context, and the periodic
 schedules after migrate."""
 
-from django.db.models.signals import post_migrate
-
 from console.consumers import topic_check_register
 from console.demo import demo_seeder_register
+from console.schedules import schedule_register
 from console.services import events_committed_register
 from console.timeline import timeline_source_register
 from journeys.demo import demo_journeys_seed
@@ -23,22 +22,13 @@ def _journey_in_workspace(workspace_id: int, ident: str) -> bool:
     )
 
 
-def _schedules(sender, **kwargs) -> None:
-    if getattr(sender, "name", "") != "journeys":
-        return
-    from journeys.tasks import schedules_ensure
-
-    try:
-        schedules_ensure()
-    except Exception:  # django_q's tables may not exist yet in a partial migrate
-        pass
-
-
 events_committed_register(events_committed)
 topic_check_register("journey", _journey_in_workspace)
 timeline_source_register("journey_step", journey_step_entries, label="Journey steps")
 demo_seeder_register("journeys", demo_journeys_seed)
-post_migrate.connect(_schedules, dispatch_uid="journeys.schedules")
+schedule_register("journeys: due runs", "journeys.tasks.runs_due_sweep_task", minutes=1)
+schedule_register("journeys: date triggers", "journeys.tasks.date_triggers_task", minutes=60)
+schedule_register("journeys: demo traffic", "journeys.tasks.traffic_task", minutes=1)
 
 
 def _api() -> None:

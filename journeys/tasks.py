@@ -1,10 +1,9 @@
 """django-q2 tasks of the engine: thin wrappers that take ids and call services. Each task
 carries a batch (event ids, a job's next chunk, a sweep), never one step.
 
-Periodic schedules (created idempotently by ``schedules_ensure``, called after migrate and by
-``manage.py journeys_schedules``): the due-run sweep every minute (it keeps claiming batches for
-most of that minute, so timer lag stays around a second), the date-trigger sweep hourly, and the
-demo traffic generator every minute.
+Periodic schedules (declared in journeys/hooks.py, created after migrate by console.schedules):
+the due-run sweep every minute (it keeps claiming batches for SWEEP_SECONDS, so timer lag stays
+around a second), the date-trigger sweep hourly, and the demo traffic generator every minute.
 """
 
 from __future__ import annotations
@@ -18,12 +17,6 @@ from django.db import transaction
 log = logging.getLogger("sangam.journeys")
 
 IDLE_SLEEP = 0.5
-SCHEDULES = [
-    # (name, func, minutes)
-    ("journeys: due runs", "journeys.tasks.runs_due_sweep_task", 1),
-    ("journeys: date triggers", "journeys.tasks.date_triggers_task", 60),
-    ("journeys: demo traffic", "journeys.tasks.traffic_task", 1),
-]
 
 
 def _async(func: str, *args) -> None:
@@ -114,21 +107,3 @@ def traffic_task() -> int:
     from journeys.traffic import traffic_tick
 
     return traffic_tick()
-
-
-# --- schedules ----------------------------------------------------------------------------------
-
-
-def schedules_ensure() -> int:
-    """Create the periodic schedules that are missing (by name); returns how many were made."""
-    from django_q.models import Schedule
-
-    made = 0
-    for name, func, minutes in SCHEDULES:
-        _, created = Schedule.objects.get_or_create(
-            name=name,
-            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes,
-                      "repeats": -1},
-        )  # fmt: skip
-        made += created
-    return made

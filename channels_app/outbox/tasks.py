@@ -16,7 +16,6 @@ from channels_app.models.outbox import PENDING_STATUSES, Message, SimulatedOutco
 
 log = logging.getLogger("sangam.dispatch")
 SWEEP_TASK = "channels_app.outbox.tasks.outbox_sweep"
-SWEEP_SCHEDULE = "outbox sweep"
 KICK_KEY = "outbox:kick"
 
 
@@ -80,18 +79,3 @@ def outbox_kick() -> None:
         async_task(SWEEP_TASK, group="outbox")
 
     transaction.on_commit(kick)
-
-
-def sweep_schedule_ensure() -> None:
-    """The periodic sweep, created once (idempotent: keyed on its name)."""
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=SWEEP_SCHEDULE,
-        defaults={
-            "func": SWEEP_TASK,
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )

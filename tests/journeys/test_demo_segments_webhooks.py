@@ -5,11 +5,11 @@ import random
 
 import pytest
 
+from console.schedules import schedules_ensure
 from console.services import events_ingest
 from journeys.demo import demo_journeys_seed
 from journeys.models import EngineSettings, EnrolmentJob, Journey, Run, WebhookDelivery
 from journeys.services import journey_create, journey_publish
-from journeys.tasks import schedules_ensure
 from journeys.traffic import traffic_generate
 from journeys.webhooks import WebhookRefused, address_check, webhook_call
 
@@ -101,12 +101,24 @@ def test_the_date_sweep_enrols_once_per_date_and_the_trigger_waits(
     assert run.node_id == "trigger" and run.wake_at.date().isoformat() == "2099-01-07"
 
 
-def test_schedules_are_created_once(db):
+def test_every_app_declares_its_schedules_and_they_are_created_once_and_kept_current(db):
     from django_q.models import Schedule
 
-    schedules_ensure()
-    schedules_ensure()
-    assert Schedule.objects.filter(name__startswith="journeys:").count() == 3
+    Schedule.objects.all().delete()
+    assert schedules_ensure() == 5  # due runs, date triggers, traffic, outbox sweep, rollups
+    Schedule.objects.filter(name="journeys: date triggers").update(minutes=5, func="old.path")
+    assert schedules_ensure() == 0
+    assert Schedule.objects.count() == 5
+    hourly = Schedule.objects.get(name="journeys: date triggers")
+    assert (hourly.minutes, hourly.func) == (60, "journeys.tasks.date_triggers_task")
+    names = set(Schedule.objects.values_list("name", flat=True))
+    assert names == {
+        "journeys: due runs",
+        "journeys: date triggers",
+        "journeys: demo traffic",
+        "outbox sweep",
+        "analytics: rollups",
+    }
 
 
 def test_webhooks_refuse_private_addresses_and_hosts_off_the_allow_list(monkeypatch):
