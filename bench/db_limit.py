@@ -44,6 +44,7 @@ class Driver:
         self.database = database
         if database == "sqlite":
             path = ROOT / "var" / "bench-limit.sqlite3"
+            path.parent.mkdir(parents=True, exist_ok=True)
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             self.conn = sqlite3.connect(path, isolation_level=None)

@@ -1,6 +1,10 @@
 """The dispatcher: claim due messages, re-check the policy, mark "sending" (committed BEFORE the
 provider call), call the provider after commit, record the outcome.
 
+It works in batches: one transaction re-checks and marks a whole claim (consent, preferences and
+recent sends read once for all its customers), the provider calls follow one by one, and their
+answers are recorded together, one transaction per RECORD_EVERY calls (or RECORD_AFTER_S).
+
 Crash safety: a worker killed after "sending" committed leaves the row in flight; once its lease
 runs out ``messages_reconcile`` asks the provider (``fetch_status`` / ``find_sent``; for Meta,
 which cannot be asked, it waits for the status webhook carrying our reference) before any resend,
@@ -13,13 +17,21 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from channels_app.models.outbox import IN_FLIGHT_STATUSES, PENDING_STATUSES, Message
+from channels_app.models.outbox import (
+    IN_FLIGHT_STATUSES,
+    PENDING_STATUSES,
+    Message,
+    MessageStatusChange,
+)
 from channels_app.models.providers import ProviderAccount
 from channels_app.outbox.claims import (
     claim_release,
@@ -32,7 +44,9 @@ from channels_app.outbox.outcomes import _history, message_outcome_record
 from channels_app.outbox.sending import (
     outbound_for,
     send_result_record,
+    send_results_record,
 )
+from channels_app.policies.inputs import batch_inputs
 from channels_app.policies.selectors import send_decide
 from channels_app.providers.base import (
     AuthFailed,
@@ -52,6 +66,8 @@ from channels_app.providers_console.services import (
 log = logging.getLogger("sangam.dispatch")
 NO_LOOKUP_WAIT_S = 600  # Meta/Exotel: how long to wait for a webhook naming an unknown send
 RETRY_BASE_S = 5
+RECORD_EVERY = 100  # provider answers recorded per transaction
+RECORD_AFTER_S = 2.0  # ... or sooner, so that a slow provider's answers are not held back
 
 
 @dataclass
@@ -98,21 +114,32 @@ def outbox_dispatch(*, limit: int = 50, now: datetime | None = None) -> dict[str
         for message_id in messages_claim_stale(worker=worker, limit=limit, now=now):
             counts["reconciled"] += 1
             message_reconcile(message_id, worker=worker, now=now, adapters=adapters)
-        for message_id in messages_claim_due(worker=worker, limit=limit, now=now):
-            if message_send(message_id, worker=worker, now=now, adapters=adapters):
-                counts["sent"] += 1
+        due = messages_claim_due(worker=worker, limit=limit, now=now)
+        if due:
+            counts["sent"] += messages_send(due, worker=worker, now=now, adapters=adapters)
     finally:
         adapters.close()
     return counts
 
 
-def _rate_exceeded(account: ProviderAccount | None, now: datetime) -> bool:
+def _rate_exceeded(
+    account: ProviderAccount | None, now: datetime, taken: dict | None = None
+) -> bool:
+    """Would one more send pass the account's per-second limit? ``taken`` counts the sends of
+    the current batch (the database count is read once per account and batch)."""
     if account is None:
         return False
-    recent = Message.objects.filter(
-        provider_account=account, sent_at__gt=now - timedelta(seconds=1), sent_at__lte=now
-    ).count()
-    return recent >= account.rate_limit_per_s
+    if taken is not None and account.pk in taken:
+        recent = taken[account.pk]
+    else:
+        recent = Message.objects.filter(
+            provider_account=account, sent_at__gt=now - timedelta(seconds=1), sent_at__lte=now
+        ).count()
+    if recent >= account.rate_limit_per_s:
+        return True
+    if taken is not None:
+        taken[account.pk] = recent + 1
+    return False
 
 
 def _recheck(message: Message, now: datetime) -> bool:
@@ -149,62 +176,120 @@ def _recheck(message: Message, now: datetime) -> bool:
     return False
 
 
-def _prepare(message_id: int, worker: str, now: datetime) -> tuple[Message, object] | None:
-    """Lock, re-check, and commit "sending"; None when the message does not go now."""
+def messages_send(message_ids: list[int], *, worker: str, now: datetime, adapters: Adapters) -> int:
+    """Send a claimed batch; returns how many the providers took."""
+    taken: list[tuple[Message, ProviderAccount | None, object, SendResult]] = []
+    succeeded: dict[int, ProviderAccount] = {}
+    sent = 0
+    started = time.monotonic()
+    for message, account in _prepare_batch(message_ids, worker, now):
+        adapter = adapters.get(message, account)
+        try:
+            outbound = outbound_for(message, account)
+        except ValueError as exc:
+            _permanent(message, account, PermanentError("invalid", str(exc)), now)
+            continue
+        _crash_hook("before_call")
+        try:
+            result = adapter.send(outbound)
+        except Exception as exc:  # noqa: BLE001  (every failure is recorded on the message)
+            _crash_hook("after_call")
+            send_failure_record(message, account, exc, now)
+            continue
+        _crash_hook("after_call")
+        taken.append((message, account, outbound, result))
+        if account is not None:
+            succeeded[account.pk] = account
+        if len(taken) >= RECORD_EVERY or time.monotonic() - started > RECORD_AFTER_S:
+            sent += send_results_record(taken, now)
+            taken, started = [], time.monotonic()
+    if taken:
+        sent += send_results_record(taken, now)
+    for account in succeeded.values():
+        breaker_success(account)
+    return sent
+
+
+def _prepare_batch(
+    message_ids: list[int], worker: str, now: datetime
+) -> list[tuple[Message, ProviderAccount | None]]:
+    """Lock, re-check and commit "sending" for a claimed batch, in one transaction; returns the
+    messages that go now with their accounts."""
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update()
-            .select_related("customer", "workspace")
-            .filter(pk=message_id, claimed_by=worker, status__in=PENDING_STATUSES)
-            .first()
+        rows = (
+            Message.objects.select_related("customer__workspace", "workspace")
+            .filter(pk__in=message_ids, claimed_by=worker, status__in=PENDING_STATUSES)
+            .order_by("id")
         )
-        if message is None or not _recheck(message, now):
-            return None
-        account = route_resolve(workspace=message.workspace, channel=message.channel)
-        if not breaker_allows(account, now):
-            claim_release(message.pk, due_at=account.retry_at)
-            return None
-        if _rate_exceeded(account, now):
-            claim_release(message.pk, due_at=now + timedelta(seconds=1))
-            return None
+        if connection.vendor == "postgresql":
+            rows = rows.select_for_update(of=("self",))
+        messages = list(rows)
+        routes: dict[tuple[int, str], ProviderAccount | None] = {}
+        rate_taken: dict[int, int] = {}
+        ready: list[tuple[Message, ProviderAccount | None]] = []
+        with batch_inputs(m.customer for m in messages):
+            for message in messages:
+                if not _recheck(message, now):
+                    continue
+                route_key = (message.workspace_id, message.channel)
+                if route_key not in routes:
+                    routes[route_key] = route_resolve(
+                        workspace=message.workspace, channel=message.channel
+                    )
+                account = routes[route_key]
+                if not breaker_allows(account, now):
+                    claim_release(message.pk, due_at=account.retry_at)
+                elif _rate_exceeded(account, now, rate_taken):
+                    claim_release(message.pk, due_at=now + timedelta(seconds=1))
+                else:
+                    ready.append((message, account))
+        _mark_sending(ready, now)
+    return ready
+
+
+def _mark_sending(ready: list[tuple[Message, ProviderAccount | None]], now: datetime) -> None:
+    by_account: dict[int | None, list[Message]] = defaultdict(list)
+    accounts: dict[int | None, ProviderAccount | None] = {}
+    for message, account in ready:
+        key = account.pk if account else None
+        by_account[key].append(message)
+        accounts[key] = account
+    for key, messages in by_account.items():
+        account = accounts[key]
         fields = dict(
             status="sending",
             sent_at=now,
-            attempts=message.attempts + 1,
             provider_kind=account.kind if account else "simulator",
             provider_account=account,
             claimed_at=now,
         )
-        Message.objects.filter(pk=message.pk).update(**fields)
-        for name, value in fields.items():
-            setattr(message, name, value)
-        _history(message, "sending", now, "dispatch", True, f"attempt {message.attempts}", {})
-    return message, account
+        Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+            attempts=F("attempts") + 1, **fields
+        )
+        for message in messages:
+            for name, value in fields.items():
+                setattr(message, name, value)
+            message.attempts += 1
+    MessageStatusChange.objects.bulk_create(
+        [
+            MessageStatusChange(
+                message=message,
+                status="sending",
+                at=now,
+                source="dispatch",
+                applied=True,
+                detail=f"attempt {message.attempts}",
+                raw={},
+            )  # fmt: skip
+            for message, _ in ready
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def message_send(message_id: int, *, worker: str, now: datetime, adapters: Adapters) -> bool:
     """Send one claimed message; True when the provider took it."""
-    prepared = _prepare(message_id, worker, now)
-    if prepared is None:
-        return False
-    message, account = prepared
-    adapter = adapters.get(message, account)
-    try:
-        outbound = outbound_for(message, account)
-    except ValueError as exc:
-        _permanent(message, account, PermanentError("invalid", str(exc)), now)
-        return False
-    _crash_hook("before_call")
-    try:
-        result = adapter.send(outbound)
-    except Exception as exc:  # noqa: BLE001  (every failure is recorded on the message)
-        _crash_hook("after_call")
-        send_failure_record(message, account, exc, now)
-        return False
-    _crash_hook("after_call")
-    send_result_record(message, account, result, outbound, now)
-    breaker_success(account)
-    return True
+    return messages_send([message_id], worker=worker, now=now, adapters=adapters) == 1
 
 
 def _permanent(message: Message, account, exc: PermanentError, now: datetime) -> None:

@@ -9,7 +9,9 @@ the Message row is locked (``select_for_update``; on SQLite the IMMEDIATE transa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -20,6 +22,7 @@ from django.utils import timezone
 from channels_app.models.outbox import Message, MessageStatusChange, PendingStatus
 from channels_app.outbox.states import EVENT_STATUSES, transition
 from channels_app.providers.base import redact
+from console.db import rows_update
 from console.live import live_publish
 from console.services import events_ingest
 
@@ -46,16 +49,7 @@ def channel_events_emit(message: Message, events: list[tuple[str, str, dict]], a
     """Store (event key suffix, event name, extra properties) for ``message``'s customer."""
     if not events:
         return []
-    items = [
-        {
-            "event_id": f"msg:{message.pk}:{suffix}",
-            "customer": {"external_id": message.customer.external_id},
-            "name": name,
-            "occurred_at": at,
-            "properties": message_event_properties(message, **extra),
-        }
-        for suffix, name, extra in events
-    ]
+    items = [_event_item(message, suffix, name, extra, at) for suffix, name, extra in events]
     outcomes = events_ingest(workspace=message.workspace, items=items, source="channel")
     return [o.id for o in outcomes if o.status == "created" and o.id is not None]
 
@@ -78,6 +72,21 @@ def _history(message: Message, status: str, at, source: str, applied: bool, deta
     return True
 
 
+@dataclass
+class OutcomeReport:
+    """One status reported for one message (the arguments of ``message_outcome_record``)."""
+
+    message: Message
+    status: str
+    at: datetime
+    source: str = ""
+    raw: Mapping[str, Any] | None = None
+    error_code: str = ""
+    error_reason: str = ""
+    price: Decimal | None = None
+    properties: Mapping[str, Any] | None = None
+
+
 def message_outcome_record(
     *,
     message: Message,
@@ -96,36 +105,90 @@ def message_outcome_record(
     emits ``message.<status>`` (and implied earlier statuses) once each. Safe to call again with
     the same report: it then changes nothing.
     """
-    at = at or timezone.now()
-    step = transition(message.status, status, message.channel)
-    if step.new_status is not None:
-        _apply(message, step.new_status, at, error_code, error_reason, price)
-    detail = error_reason or ""
-    _history(message, status, at, source, step.new_status is not None, detail, raw)
-    extra = {"status": status, "reason": error_reason or message.decision_reason}
-    if error_code:
-        extra["error_code"] = error_code
-    extra.update(properties or {})
-    events = [
-        (s, f"message.{s}", {**extra, "status": s}) for s in step.events if s in EVENT_STATUSES
-    ]
-    return channel_events_emit(message, events, at)
+    report = OutcomeReport(
+        message, status, at or timezone.now(), source, raw, error_code, error_reason, price,
+        properties,
+    )  # fmt: skip
+    return message_outcomes_record([report])
 
 
-def _apply(message: Message, new_status: str, at, error_code, error_reason, price) -> None:
-    fields = {"status": new_status, "status_at": at}
+def message_outcomes_record(reports: Sequence[OutcomeReport]) -> list[int]:
+    """``message_outcome_record`` for many reports at once, in order (several may name the same
+    message): one UPDATE per set of changed columns, one history INSERT, one ``events_ingest``
+    per workspace. Same preconditions: inside a transaction, the messages locked."""
+    changed: dict[int, tuple[Message, set[str]]] = {}
+    history: list[MessageStatusChange] = []
+    items: dict[int, tuple[Any, list[dict]]] = {}
+    for report in reports:
+        message = report.message
+        step = transition(message.status, report.status, message.channel)
+        if step.new_status is not None:
+            fields = _fields(message, step.new_status, report)
+            for name, value in fields.items():
+                setattr(message, name, value)
+            changed.setdefault(message.pk, (message, set()))[1].update(fields)
+        history.append(_history_row(message, report, step.new_status is not None))
+        extra = {"status": report.status, "reason": report.error_reason or message.decision_reason}
+        if report.error_code:
+            extra["error_code"] = report.error_code
+        extra.update(report.properties or {})
+        batch = items.setdefault(message.workspace_id, (message.workspace, []))[1]
+        batch.extend(
+            _event_item(message, s, f"message.{s}", {**extra, "status": s}, report.at)
+            for s in step.events
+            if s in EVENT_STATUSES
+        )
+    by_columns: dict[tuple[str, ...], list[Message]] = defaultdict(list)
+    for message, fields in changed.values():
+        by_columns[tuple(sorted(fields))].append(message)
+    for columns, messages in by_columns.items():
+        rows_update(Message, messages, list(columns))
+    MessageStatusChange.objects.bulk_create(history, ignore_conflicts=True, batch_size=500)
+    for customer_id in {message.customer_id for message, _ in changed.values()}:
+        live_publish(f"customer:{customer_id}", kind="message")
+    created: list[int] = []
+    for workspace, batch in items.values():
+        if batch:
+            outcomes = events_ingest(workspace=workspace, items=batch, source="channel")
+            created += [o.id for o in outcomes if o.status == "created" and o.id is not None]
+    return created
+
+
+def _event_item(message: Message, suffix: str, name: str, extra: dict, at) -> dict:
+    return {
+        "event_id": f"msg:{message.pk}:{suffix}",
+        "customer": {"external_id": message.customer.external_id},
+        "name": name,
+        "occurred_at": at,
+        "properties": message_event_properties(message, **extra),
+    }
+
+
+def _history_row(message: Message, report: OutcomeReport, applied: bool) -> MessageStatusChange:
+    return MessageStatusChange(
+        message=message,
+        status=report.status,
+        at=report.at,
+        source=report.source,
+        applied=applied,
+        detail=(report.error_reason or "")[:300],
+        raw=redact(dict(report.raw or {})),
+    )
+
+
+def _fields(message: Message, new_status: str, report: OutcomeReport) -> dict[str, Any]:
+    fields: dict[str, Any] = {"status": new_status, "status_at": report.at}
     if new_status in ("failed", "undelivered", "blocked"):
-        fields.update(error_code=error_code[:32], error_reason=(error_reason or "")[:300])
+        fields.update(
+            error_code=report.error_code[:32], error_reason=(report.error_reason or "")[:300]
+        )
     if new_status == "sent" and message.sent_at is None:
-        fields["sent_at"] = at
-    if price is not None:
-        fields["cost"] = price
+        fields["sent_at"] = report.at
+    if report.price is not None:
+        fields["cost"] = report.price
     if new_status not in ("queued", "deferred"):
         fields["due_at"] = None
-    Message.objects.filter(pk=message.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(message, name, value)
-    live_publish(f"customer:{message.customer_id}", kind="message")
+    return fields
 
 
 # --- statuses that arrived before their message -------------------------------------------------

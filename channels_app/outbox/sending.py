@@ -6,16 +6,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from channels_app.models.outbox import Message, SimulatedOutcome
 from channels_app.models.providers import ProviderAccount
-from channels_app.outbox.outcomes import message_outcome_record
+from channels_app.outbox.outcomes import OutcomeReport, message_outcomes_record
 from channels_app.outbox.spec import SendSpec, outbound_build
 from channels_app.providers.base import OutboundMessage, SendResult
 from channels_app.providers.simulator import plan_events, simulator_plan
 from channels_app.providers_console.services import account_credentials, simulator_config
 from channels_app.webhooks.paths import webhook_url
+from console.db import rows_update
 
 STATUS_ENDPOINT = {"sms": "sms-status", "voice": "call-status", "whatsapp": "sms-status"}
 
@@ -58,50 +59,98 @@ def send_result_record(
     source: str = "dispatch",
 ) -> None:
     """The provider took the message: store its id, report "sent", apply parked statuses."""
-    from channels_app.webhooks.status import pending_statuses_apply
+    send_results_record([(message, account, outbound, result)], now, source=source)
+
+
+def send_results_record(
+    taken: list[tuple[Message, ProviderAccount | None, OutboundMessage, SendResult]],
+    now: datetime,
+    source: str = "dispatch",
+) -> int:
+    """``send_result_record`` for a batch of answers, in one transaction; returns their number."""
+    from channels_app.webhooks.status import pending_statuses_apply_many
 
     with transaction.atomic():
-        locked = Message.objects.select_for_update().select_related("customer", "workspace")
-        message = locked.get(pk=message.pk)
-        Message.objects.filter(pk=message.pk).update(
-            provider_id=result.provider_id, claimed_by=None, claimed_at=None
+        rows = Message.objects.select_related("customer", "workspace").filter(
+            pk__in=[message.pk for message, *_ in taken]
         )
-        message.provider_id = result.provider_id
-        message_outcome_record(
-            message=message,
-            status="sent",
-            at=now,
-            source=f"{source}:{message.provider_kind}",
-            raw=dict(result.raw),
+        if connection.vendor == "postgresql":
+            rows = rows.select_for_update(of=("self",)).order_by("id")
+        current = {row.pk: row for row in rows}
+        answered = []
+        for message, account, outbound, result in taken:
+            row = current[message.pk]
+            row.provider_id, row.claimed_by, row.claimed_at = result.provider_id, None, None
+            answered.append((row, account, outbound, result))
+        messages = [row for row, *_ in answered]
+        rows_update(Message, messages, ["provider_id", "claimed_by", "claimed_at"])
+        message_outcomes_record(
+            [
+                OutcomeReport(
+                    row, "sent", now, f"{source}:{row.provider_kind}", raw=dict(result.raw)
+                )
+                for row, _, _, result in answered
+            ]
         )
-        if message.kind == "call":
-            from channels_app.ivr.services import call_placed
+        for row, _, _, result in answered:
+            if row.kind == "call":
+                from channels_app.ivr.services import call_placed
 
-            call_placed(message=message, provider_call_id=result.provider_id, at=now)
-        if account is None or account.kind == "simulator":
-            simulated_outcomes_plan(message, outbound, result.provider_id, now)
-        pending_statuses_apply(message=message)
+                call_placed(message=row, provider_call_id=result.provider_id, at=now)
+        simulated = [
+            (row, outbound, result.provider_id)
+            for row, account, outbound, result in answered
+            if account is None or account.kind == "simulator"
+        ]
+        simulated_outcomes_plan_many(simulated, now)
+        pending_statuses_apply_many(messages)
+    return len(answered)
 
 
 def simulated_outcomes_plan(
     message: Message, outbound: OutboundMessage, provider_id: str, now: datetime
 ) -> None:
     """Store the simulator's plan as due rows; a sweep posts them to our simulator webhook."""
-    if SimulatedOutcome.objects.filter(message=message).exists():
-        return  # planned by an earlier attempt
-    plan = simulator_plan(outbound, simulator_config(workspace=message.workspace))
-    if message.channel in manual_channels(message.workspace):
-        plan = [p for p in plan if p.kind == "call" and p.status == "ringing"]
-    events = plan_events(plan, msg=outbound, provider_id=provider_id, sent_at=now)
-    SimulatedOutcome.objects.bulk_create(
-        SimulatedOutcome(
-            workspace=message.workspace,
-            message=message,
-            due_at=now + planned.offset,
-            event=asdict(event),
-        )
-        for planned, event in zip(plan, events, strict=True)
+    simulated_outcomes_plan_many([(message, outbound, provider_id)], now)
+
+
+def simulated_outcomes_plan_many(
+    sends: list[tuple[Message, OutboundMessage, str]], now: datetime
+) -> None:
+    """The simulator's plans of many sends, stored in one INSERT (a send planned by an earlier
+    attempt keeps its plan)."""
+    if not sends:
+        return
+    planned = set(
+        SimulatedOutcome.objects.filter(message_id__in=[m.pk for m, *_ in sends])
+        .values_list("message_id", flat=True)
+        .distinct()
     )
+    configs: dict[int, tuple] = {}
+    rows = []
+    for message, outbound, provider_id in sends:
+        if message.pk in planned:
+            continue
+        if message.workspace_id not in configs:
+            configs[message.workspace_id] = (
+                simulator_config(workspace=message.workspace),
+                manual_channels(message.workspace),
+            )
+        config, manual = configs[message.workspace_id]
+        plan = simulator_plan(outbound, config)
+        if message.channel in manual:
+            plan = [p for p in plan if p.kind == "call" and p.status == "ringing"]
+        events = plan_events(plan, msg=outbound, provider_id=provider_id, sent_at=now)
+        rows += [
+            SimulatedOutcome(
+                workspace=message.workspace,
+                message=message,
+                due_at=now + step.offset,
+                event=asdict(event),
+            )
+            for step, event in zip(plan, events, strict=True)
+        ]
+    SimulatedOutcome.objects.bulk_create(rows, batch_size=500)
 
 
 def manual_channels(workspace) -> list[str]:

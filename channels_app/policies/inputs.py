@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
@@ -34,22 +34,74 @@ from console.models import Customer, Event
 # --- a batch sender's prefetch ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SendRow:
+    """What the cap and echo rules read of one counted message."""
+
+    id: int | None
+    key: str
+    customer_id: int
+    purpose: str
+    channel: str
+    template_family: str
+    status: str
+    sent_at: datetime | None
+    due_at: datetime | None
+    created_at: datetime | None
+
+    @property
+    def moment(self) -> datetime | None:
+        return self.sent_at or self.due_at or self.created_at
+
+
+SEND_ROW_FIELDS = (
+    "id", "idempotency_key", "customer_id", "purpose", "channel", "template_family", "status",
+    "sent_at", "due_at", "created_at",
+)  # fmt: skip
+
+
 @dataclass
 class BatchInputs:
-    """Facts that cannot change inside one batch transaction, read once for all its customers:
-    consent states (per moment asked), preferences; plus a memo for other per-batch reads (the
-    workspace policy, templates). Today's counts and echoes are NOT kept: the batch's own sends
-    change them."""
+    """Facts read once for all the customers of one batch transaction: consent states (per
+    moment asked), preferences, and their recent counted messages (for caps and echoes), plus a
+    memo for other per-batch reads (the workspace policy, templates). Sends the batch itself
+    decides are added with ``send_add`` so that they count for the next decision at once."""
 
     customers: dict[int, Customer]
     consent: dict[datetime, dict[int, dict[tuple[str, str], str]]] = field(default_factory=dict)
     preferences: dict[int, SendPreferences] | None = None
     memo: dict = field(default_factory=dict)
+    sends: dict[int, list[SendRow]] | None = None
+    sends_since: datetime | None = None
+    added: dict[int, list[SendRow]] = field(default_factory=dict)
 
     def consent_at(self, at: datetime) -> dict[int, dict[tuple[str, str], str]]:
         if at not in self.consent:
             self.consent[at] = consent_states_bulk(customer_ids=list(self.customers), at=at)
         return self.consent[at]
+
+    def sends_of(self, customer_id: int, since: datetime) -> list[SendRow]:
+        """The customer's counted messages whose moment may fall at or after ``since``: one
+        query for the whole batch (read again only when asked about an earlier moment)."""
+        if self.sends is None or self.sends_since is None or since < self.sends_since:
+            low = since - timedelta(hours=12)
+            rows = Message.objects.filter(
+                customer_id__in=list(self.customers), status__in=CAP_COUNTED_STATUSES
+            ).filter(Q(sent_at__gte=low) | Q(due_at__gte=low) | Q(created_at__gte=low))
+            self.sends = {}
+            for values in rows.values_list(*SEND_ROW_FIELDS):
+                row = SendRow(*values)
+                self.sends.setdefault(row.customer_id, []).append(row)
+            self.sends_since = low
+        stored = self.sends.get(customer_id, [])
+        added = self.added.get(customer_id, [])
+        if not added:
+            return stored
+        keys = {row.key for row in stored}
+        return stored + [row for row in added if row.key not in keys]
+
+    def send_add(self, row: SendRow) -> None:
+        self.added.setdefault(row.customer_id, []).append(row)
 
 
 _batch: ContextVar[BatchInputs | None] = ContextVar("policy_batch", default=None)
@@ -65,6 +117,12 @@ def batch_inputs(customers: Iterable[Customer]) -> Iterator[BatchInputs]:
         yield scope
     finally:
         _batch.reset(token)
+
+
+def batch_scope(customer: Customer) -> BatchInputs | None:
+    """The current batch when it covers ``customer``."""
+    scope = _batch.get()
+    return scope if scope is not None and customer.pk in scope.customers else None
 
 
 def batch_memo() -> dict | None:
@@ -127,6 +185,13 @@ def _on_day(start: datetime, end: datetime) -> Q:
     )
 
 
+def _counts_on_day(row: SendRow, start: datetime, end: datetime) -> bool:
+    """``_on_day`` for one row."""
+    if row.status in SENT_STATUSES:
+        return row.sent_at is not None and start <= row.sent_at < end
+    return row.status in PENDING_STATUSES and row.due_at is not None and start <= row.due_at < end
+
+
 def sent_today(
     *, customer: Customer, at: datetime, tz: str, exclude_id: int | None = None
 ) -> SentToday:
@@ -135,6 +200,16 @@ def sent_today(
     ``exclude_id`` leaves out the message being re-checked, so it does not count against itself.
     """
     start, end = local_day_bounds(at, tz)
+    scope = batch_scope(customer)
+    if scope is not None:
+        rows = [
+            r
+            for r in scope.sends_of(customer.pk, start)
+            if r.id is None or r.id != exclude_id
+            if r.purpose != "transactional" and _counts_on_day(r, start, end)
+        ]
+        promotional = sum(1 for r in rows if r.purpose == "promotional")
+        return SentToday(promotional=promotional, total=len(rows))
     counts = (
         _counted(customer, exclude_id)
         .filter(_on_day(start, end))
@@ -145,9 +220,29 @@ def sent_today(
 
 
 def echo_last_at(
-    *, customer: Customer, family: str, channel: str, exclude_id: int | None = None
+    *,
+    customer: Customer,
+    family: str,
+    channel: str,
+    exclude_id: int | None = None,
+    since: datetime | None = None,
 ) -> datetime | None:
-    """When the same template family last went (or is due to go) out on another channel."""
+    """When the same template family last went (or is due to go) out on another channel.
+
+    ``since``: moments before it cannot matter to the caller (inside a batch the answer then
+    comes from the batch's prefetched messages)."""
+    scope = batch_scope(customer) if since is not None else None
+    if scope is not None:
+        moments = [
+            r.moment
+            for r in scope.sends_of(customer.pk, since)
+            if (r.id is None or r.id != exclude_id)
+            and r.template_family == family
+            and r.channel != channel
+            and r.moment is not None
+            and r.moment >= since
+        ]
+        return max(moments, default=None)
     row = (
         _counted(customer, exclude_id)
         .filter(template_family=family)

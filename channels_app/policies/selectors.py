@@ -130,10 +130,15 @@ def send_check_build(
     tz = _customer_tz(customer)
     echo = None
     if template_family and config.echo_window_minutes:
+        window = timedelta(minutes=config.echo_window_minutes)
         last = inputs.echo_last_at(
-            customer=customer, family=template_family, channel=channel, exclude_id=message_id
+            customer=customer,
+            family=template_family,
+            channel=channel,
+            exclude_id=message_id,
+            since=at - window,
         )
-        echo = EchoCheck(last, timedelta(minutes=config.echo_window_minutes))
+        echo = EchoCheck(last, window)
     last_inbound = None
     if channel == "whatsapp" and session_message:
         last_inbound = inputs.whatsapp_last_inbound_at(customer=customer, at=at)

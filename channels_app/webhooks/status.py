@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Q
+
 from channels_app.models.outbox import Message, PendingStatus
 from channels_app.outbox.outcomes import message_outcome_record, pending_statuses_for, status_park
 from channels_app.providers.base import CallStatus, Outcome, StatusUpdate, parse_timestamp
@@ -93,6 +95,24 @@ def status_receive(*, workspace, provider_kind: str, outcome: Outcome, source: s
         return "parked"
     outcome_apply(message=message, outcome=outcome, source=source)
     return "applied"
+
+
+def pending_statuses_apply_many(messages: list[Message]) -> int:
+    """``pending_statuses_apply`` for a batch of messages: one query finds the parked statuses
+    of them all (usually none)."""
+    if not messages:
+        return 0
+    keys = [m.idempotency_key for m in messages]
+    provider_ids = [m.provider_id for m in messages if m.provider_id]
+    workspaces = {m.workspace_id for m in messages}
+    match = (
+        Q(reference__in=keys) | Q(provider_id__in=provider_ids)
+        if provider_ids
+        else Q(reference__in=keys)
+    )
+    if not PendingStatus.objects.filter(match, workspace_id__in=workspaces).exists():
+        return 0
+    return sum(pending_statuses_apply(message=message) for message in messages)
 
 
 def pending_statuses_apply(*, message: Message) -> int:

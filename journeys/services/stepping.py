@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 
 from channels_app.policies.inputs import batch_inputs
+from console.db import rows_update
 from console.live import live_publish
 from console.models import Customer
 from journeys.clock import Speed, real_now
@@ -290,24 +291,6 @@ def works_persist(works: list[Work]) -> None:
     for work in works:
         work.effects.after_persist(work)
     _publish(works)
-
-
-def rows_update(model, objs: list, fields: list[str]) -> None:
-    """``bulk_update`` as one parameterised ``UPDATE ... WHERE id = %s`` run with executemany
-    (psycopg pipelines it; sqlite3 loops in C). Django's bulk_update builds a CASE per field and
-    row, which cost more CPU than the rest of a batch together."""
-    if not objs:
-        return
-    meta, quote = model._meta, connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
-    assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
-    params = [
-        [c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk]
-        for obj in objs
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 def _step_row(run_id: int, step: Step) -> StepRow:
