@@ -125,11 +125,16 @@ def consent_states_bulk(
     """The state string per (channel, purpose) for many customers in one query (batch senders)."""
     now = at or timezone.now()
     ids = list(customer_ids)
-    grouped: dict[int, list[ConsentEntry]] = defaultdict(list)
-    for row in ConsentEntry.objects.filter(customer_id__in=ids, at__lte=now).order_by("at", "id"):
-        grouped[row.customer_id].append(row)
+    grouped: dict[int, list[ledger.ConsentEntry]] = defaultdict(list)
+    rows = ConsentEntry.objects.filter(customer_id__in=ids, at__lte=now).order_by("at", "id")
+    fields = ("customer_id", "channel", "purpose", "status", "source", "at", "expires_at")
+    for customer_id, *values in rows.values_list(*fields):  # plain tuples: no model instances
+        grouped[customer_id].append(ledger.ConsentEntry(*values))
     return {
-        cid: {key: cell.status for key, cell in _derive(grouped.get(cid, []), now).items()}
+        cid: {
+            key: state.status
+            for key, state in ledger.consent_current(grouped.get(cid, []), now=now).items()
+        }
         for cid in ids
     }
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from channels_app.models.outbox import Message, MessageStatusChange, PendingStatus
 from channels_app.outbox.states import EVENT_STATUSES, transition
 from channels_app.providers.base import redact
-from console.db import rows_update
+from console.db import rows_insert, rows_update
 from console.live import live_publish
 from console.services import events_ingest
 
@@ -119,7 +119,10 @@ def message_outcomes_record(reports: Sequence[OutcomeReport]) -> list[int]:
     changed: dict[int, tuple[Message, set[str]]] = {}
     history: list[MessageStatusChange] = []
     items: dict[int, tuple[Any, list[dict]]] = {}
+    now = timezone.now()
     for report in reports:
+        if report.at is None:  # the provider did not say when
+            report.at = now
         message = report.message
         step = transition(message.status, report.status, message.channel)
         if step.new_status is not None:
@@ -143,7 +146,7 @@ def message_outcomes_record(reports: Sequence[OutcomeReport]) -> list[int]:
         by_columns[tuple(sorted(fields))].append(message)
     for columns, messages in by_columns.items():
         rows_update(Message, messages, list(columns))
-    MessageStatusChange.objects.bulk_create(history, ignore_conflicts=True, batch_size=500)
+    rows_insert(MessageStatusChange, history, ignore_conflicts=True)
     for customer_id in {message.customer_id for message, _ in changed.values()}:
         live_publish(f"customer:{customer_id}", kind="message")
     created: list[int] = []

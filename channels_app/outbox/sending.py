@@ -3,7 +3,6 @@ provider answered (provider id, "sent", parked statuses, the simulator's planned
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -16,7 +15,7 @@ from channels_app.providers.base import OutboundMessage, SendResult
 from channels_app.providers.simulator import plan_events, simulator_plan
 from channels_app.providers_console.services import account_credentials, simulator_config
 from channels_app.webhooks.paths import webhook_url
-from console.db import rows_update
+from console.db import rows_insert, rows_update
 
 STATUS_ENDPOINT = {"sms": "sms-status", "voice": "call-status", "whatsapp": "sms-status"}
 
@@ -146,11 +145,11 @@ def simulated_outcomes_plan_many(
                 workspace=message.workspace,
                 message=message,
                 due_at=now + step.offset,
-                event=asdict(event),
+                event=event.as_dict(),
             )
             for step, event in zip(plan, events, strict=True)
         ]
-    SimulatedOutcome.objects.bulk_create(rows, batch_size=500)
+    rows_insert(SimulatedOutcome, rows)
 
 
 def manual_channels(workspace) -> list[str]:

@@ -9,20 +9,22 @@ idempotency_key) returns the existing row's result and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from channels_app.models.outbox import Message
+from channels_app.models.outbox import PENDING_STATUSES, Message
 from channels_app.models.templates import Template
 from channels_app.outbox.outcomes import message_outcome_record  # noqa: F401  (public)
 from channels_app.outbox.spec import SendSpec
 from channels_app.outbox.tasks import outbox_kick
-from channels_app.policies.inputs import batch_memo
+from channels_app.policies.inputs import SendRow, batch_memo, batch_scope
 from channels_app.policies.selectors import channel_best, message_cost_estimate, send_decide
 from channels_app.policy import Decision
 from channels_app.tmpl.render import RenderedMessage, TemplateRenderError
@@ -127,7 +129,7 @@ def _choose_channel(
 def _render(template: Template, customer: Customer, variables: Mapping[str, Any]):
     event, context = _values(variables)
     return template_render_for_customer(
-        template=template, customer=customer, event=event, context=context
+        template=template, customer=customer, event=event, context=context, memo=batch_memo()
     )
 
 
@@ -225,6 +227,68 @@ def _existing(workspace: Workspace, key: str) -> Message | None:
     return Message.objects.filter(workspace=workspace, idempotency_key=key).first()
 
 
+@dataclass
+class _Deferred:
+    """The rows of a ``messages_batch`` block, written when it ends."""
+
+    run_ids: set[int]
+    stored_keys: set[str]
+    rows: dict[str, Message] = field(default_factory=dict)
+
+
+_deferred: ContextVar[_Deferred | None] = ContextVar("messages_batch", default=None)
+
+
+@contextmanager
+def messages_batch(*, run_ids: Iterable[int] = ()) -> Iterator[None]:
+    """Inside the block ``message_enqueue`` decides at once but writes its rows when the block
+    ends, in one INSERT (use inside the caller's transaction). ``run_ids``: the runs of the
+    batch, whose stored keys are read in one query instead of one per send."""
+    ids = set(run_ids)
+    stored = set(
+        Message.objects.filter(run_id__in=ids).values_list("idempotency_key", flat=True)
+        if ids
+        else ()
+    )
+    scope = _Deferred(ids, stored)
+    token = _deferred.set(scope)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    messages_write(list(scope.rows.values()))
+
+
+def messages_write(rows: list[Message]) -> None:
+    """Insert decided rows in one statement; on a key a concurrent replay took first, one by one
+    (that row then keeps the stored message)."""
+    if not rows:
+        return
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(rows, batch_size=500)
+    except IntegrityError:
+        for row in rows:
+            row.pk = None
+            _save(row)
+        return
+    for row in rows:
+        _saved(row, kick=False)
+    if any(row.status in PENDING_STATUSES for row in rows):
+        outbox_kick()
+
+
+def _known(workspace: Workspace, key: str, run_id: int | None) -> EnqueueResult | None:
+    scope = _deferred.get()
+    if scope is not None:
+        if key in scope.rows:
+            return EnqueueResult.of(scope.rows[key])
+        if run_id in scope.run_ids and key not in scope.stored_keys:
+            return None  # the batch read its runs' keys: no query needed
+    existing = _existing(workspace, key)
+    return EnqueueResult.of(existing) if existing is not None else None
+
+
 def message_enqueue(
     *,
     workspace: Workspace,
@@ -244,9 +308,9 @@ def message_enqueue(
     No outcome event is written here: the caller maps the returned status itself. A "call"
     also gets its Call row (channels_app.ivr).
     """
-    existing = _existing(workspace, idempotency_key)
-    if existing is not None:
-        return EnqueueResult.of(existing)
+    known = _known(workspace, idempotency_key, run_id)
+    if known is not None:
+        return known
     row = message_draft(
         workspace=workspace,
         customer=customer,
@@ -260,7 +324,32 @@ def message_enqueue(
         at=at,
         kind=kind,
     )
+    _count_in_batch(row)
+    scope = _deferred.get()
+    if scope is not None:
+        scope.rows[row.idempotency_key] = row
+        return EnqueueResult.of(row)
     return _save(row)
+
+
+def _count_in_batch(row: Message) -> None:
+    """A pending row counts at once for the batch's next cap and echo decisions."""
+    scope = batch_scope(row.customer)
+    if scope is not None and row.status in PENDING_STATUSES:
+        scope.send_add(
+            SendRow(
+                None,
+                row.idempotency_key,
+                row.customer_id,
+                row.purpose,
+                row.channel,
+                row.template_family,
+                row.status,
+                None,
+                row.due_at,
+                row.created_at,
+            )  # fmt: skip
+        )
 
 
 def _save(row: Message) -> EnqueueResult:
@@ -272,13 +361,17 @@ def _save(row: Message) -> EnqueueResult:
         if found is None:
             raise
         return EnqueueResult.of(found)
+    _saved(row)
+    return EnqueueResult.of(row)
+
+
+def _saved(row: Message, kick: bool = True) -> None:
     if row.kind == "call" or row.channel == "voice":
         from channels_app.ivr.services import call_for_message_create
 
         call_for_message_create(message=row)
-    if row.status in ("queued", "deferred"):
+    if kick and row.status in PENDING_STATUSES:
         outbox_kick()
-    return EnqueueResult.of(row)
 
 
 def messages_enqueue_bulk(items: list[dict]) -> list[EnqueueResult]:

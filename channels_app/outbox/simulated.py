@@ -3,6 +3,7 @@ simulator webhooks and go through ``webhook_receive``, exactly like a provider's
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import datetime
 
@@ -15,6 +16,11 @@ from channels_app.providers_console.services import simulator_settings
 from channels_app.webhooks.paths import webhook_url
 from channels_app.webhooks.services import WebhookAnswer, webhook_receive
 from console.models import Workspace
+
+# Due outcomes travel like a provider's batched callbacks (Meta's carry lists too): this many per
+# signed webhook keeps the stored receipt (and its replay) whole.
+EVENTS_PER_POST = 40
+POST_BYTES = 16000  # stored receipts keep 20,000 characters of a body
 
 
 def simulator_post(*, workspace: Workspace, events: list[SimEvent]) -> WebhookAnswer:
@@ -50,6 +56,20 @@ def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 500)
         by_workspace[row.workspace_id].append(SimEvent(**row.event))
     for workspace_id, events in by_workspace.items():
         workspace = Workspace.objects.get(pk=workspace_id)
-        for event in events:  # one webhook per event, as a provider sends them
-            simulator_post(workspace=workspace, events=[event])
+        for chunk in _posts(events):
+            simulator_post(workspace=workspace, events=chunk)
     return len(rows)
+
+
+def _posts(events: list[SimEvent]) -> list[list[SimEvent]]:
+    """Split into webhooks of at most EVENTS_PER_POST events and POST_BYTES of JSON."""
+    chunks: list[list[SimEvent]] = [[]]
+    size = 0
+    for event in events:
+        length = len(json.dumps(event.as_dict()))
+        if chunks[-1] and (len(chunks[-1]) >= EVENTS_PER_POST or size + length > POST_BYTES):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(event)
+        size += length
+    return [chunk for chunk in chunks if chunk]

@@ -19,7 +19,7 @@ import hmac
 import json
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -129,6 +129,10 @@ class SimEvent:
     digits: str = ""
     error_code: str = ""
     error_reason: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """``asdict`` for this flat record, without its deep copy."""
+        return dict(self.__dict__)
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:
@@ -270,7 +274,7 @@ def simulator_signature(raw_body: bytes, secret: str) -> str:
 
 def simulator_webhook(events: Sequence[SimEvent], secret: str) -> tuple[bytes, dict[str, str]]:
     """The raw body and headers of one signed simulator webhook carrying ``events``."""
-    body = json.dumps({"events": [asdict(e) for e in events]}, separators=(",", ":")).encode()
+    body = json.dumps({"events": [e.as_dict() for e in events]}, separators=(",", ":")).encode()
     signature = simulator_signature(body, secret)
     return body, {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
 
@@ -329,7 +333,7 @@ class SimulatorAdapter:
                         event.error_code,
                         event.error_reason,
                         reference=event.reference,
-                        raw=asdict(event),
+                        raw=event.as_dict(),
                     )
                 )
             elif event.type == "call":
@@ -339,7 +343,7 @@ class SimulatorAdapter:
                         event.status,
                         at=at,
                         reference=event.reference,
-                        raw=asdict(event),
+                        raw=event.as_dict(),
                     )
                 )
         return found
@@ -347,7 +351,9 @@ class SimulatorAdapter:
     def parse_inbound_webhook(self, request: WebhookRequest) -> list[Inbound]:
         found: list[Inbound] = []
         for event in simulator_events_parse(request.raw_body):
-            at, raw = parse_timestamp(event.at), asdict(event)
+            if event.type not in ("message", "keypress", "inbound_call"):
+                continue
+            at, raw = parse_timestamp(event.at), event.as_dict()
             if event.type == "message":
                 found.append(
                     InboundMessage(

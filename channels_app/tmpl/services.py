@@ -321,17 +321,32 @@ def template_render_for_customer(
     customer: Customer,
     event: Mapping[str, object] | None = None,
     context: Mapping[str, object] | None = None,
+    memo: dict | None = None,
 ) -> RenderedMessage:
     """What the outbox calls: the approved version in the customer's language, rendered.
 
     Raises TemplateNotApproved when no version is approved, TemplateRenderError when a value is
-    missing or malformed.
+    missing or malformed. ``memo`` (a batch's dict) keeps the version per template and language.
     """
-    version = template_version_approved(template=template, language=customer.language)
+    key = ("approved_version", template.pk, customer.language)
+    if memo is not None and key in memo:
+        version = memo[key]
+    else:
+        version = template_version_approved(template=template, language=customer.language)
+        if memo is not None:
+            memo[key] = version
     if version is None:
         raise TemplateNotApproved(f"Template '{template.key}' has no approved version.")
     values = render_values(customer=customer, event=event, context=context)
-    return template_render(version=version, language=customer.language, values=values)
+    catalogue = None
+    if memo is not None:
+        catalogue_key = ("catalogue", template.workspace_id)
+        if catalogue_key not in memo:
+            memo[catalogue_key] = variable_catalogue(workspace=template.workspace)
+        catalogue = memo[catalogue_key]
+    return template_render(
+        version=version, language=customer.language, values=values, catalogue=catalogue
+    )
 
 
 # --- settings ------------------------------------------------------------------------------------

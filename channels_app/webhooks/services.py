@@ -30,7 +30,7 @@ from channels_app.providers.base import (
 )
 from channels_app.providers_console.services import adapter_for
 from channels_app.webhooks.inbound import inbound_message_receive
-from channels_app.webhooks.status import status_receive
+from channels_app.webhooks.status import statuses_receive
 from console.models import Workspace
 
 log = logging.getLogger("sangam.webhooks")
@@ -135,11 +135,14 @@ def _process(owner, kind, endpoint, adapter, request, call_id, replay=False) -> 
     counts = {"applied": 0, "parked": 0, "inbound": 0}
     ivr: IvrAnswer | None = None
     if endpoint in STATUS_ENDPOINTS:
-        for outcome in adapter.parse_status_webhook(request):
-            result = status_receive(
-                workspace=owner.workspace, provider_kind=kind, outcome=outcome, source=source
-            )
-            counts[result] += 1
+        received = statuses_receive(
+            workspace=owner.workspace,
+            provider_kind=kind,
+            outcomes=adapter.parse_status_webhook(request),
+            source=source,
+        )
+        for result, n in received.items():
+            counts[result] += n
     if endpoint in INBOUND_ENDPOINTS:
         for item in adapter.parse_inbound_webhook(request):
             if replay and isinstance(item, KeyPress):

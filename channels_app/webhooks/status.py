@@ -8,10 +8,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 
 from channels_app.models.outbox import Message, PendingStatus
-from channels_app.outbox.outcomes import message_outcome_record, pending_statuses_for, status_park
+from channels_app.outbox.outcomes import (
+    OutcomeReport,
+    message_outcome_record,
+    message_outcomes_record,
+    pending_statuses_for,
+    status_park,
+)
 from channels_app.providers.base import CallStatus, Outcome, StatusUpdate, parse_timestamp
 
 
@@ -95,6 +102,71 @@ def status_receive(*, workspace, provider_kind: str, outcome: Outcome, source: s
         return "parked"
     outcome_apply(message=message, outcome=outcome, source=source)
     return "applied"
+
+
+def statuses_receive(
+    *, workspace, provider_kind: str, outcomes: list[Outcome], source: str
+) -> dict[str, int]:
+    """``status_receive`` for every outcome of one webhook, in order: the messages are found
+    (and locked) with two queries and their statuses recorded by one batch writer; call
+    statuses and unknown messages take the one-by-one path. Returns counts per result."""
+    counts = {"applied": 0, "parked": 0}
+    found = _messages_for_many(workspace, [o for o in outcomes if isinstance(o, StatusUpdate)])
+    reports: list[OutcomeReport] = []
+    for outcome in outcomes:
+        message = None
+        if isinstance(outcome, StatusUpdate):
+            message = found.get(("ref", outcome.reference)) or found.get(
+                ("id", outcome.provider_id)
+            )
+        if message is None:
+            counts[status_receive(workspace=workspace, provider_kind=provider_kind,
+                                  outcome=outcome, source=source)] += 1  # fmt: skip
+            continue
+        counts["applied"] += 1
+        if outcome.provider_id and not message.provider_id:
+            Message.objects.filter(pk=message.pk).update(provider_id=outcome.provider_id)
+            message.provider_id = outcome.provider_id
+        if outcome.status == "queued":
+            continue  # the provider's own queue: our "sent" already covers it
+        reports.append(
+            OutcomeReport(
+                message,
+                outcome.status,
+                outcome.at,
+                source,
+                dict(outcome.raw),
+                outcome.error_code,
+                outcome.error_reason,
+                outcome.price,
+            )  # fmt: skip
+        )
+    message_outcomes_record(reports)
+    return counts
+
+
+def _messages_for_many(workspace, updates: list[StatusUpdate]) -> dict[tuple[str, str], Message]:
+    """(("ref", our reference) | ("id", provider id)) -> the message, locked; one object per
+    message so that several statuses of one message see each other."""
+    refs = {u.reference for u in updates if u.reference}
+    provider_ids = {u.provider_id for u in updates if u.provider_id}
+    if not refs and not provider_ids:
+        return {}
+    match = Q(idempotency_key__in=refs) | Q(provider_id__in=provider_ids)
+    rows = (
+        Message.objects.select_related("customer", "workspace")
+        .filter(match, workspace=workspace)
+        .order_by("id")
+    )
+    if connection.vendor == "postgresql":
+        rows = rows.select_for_update(of=("self",))
+    found: dict[tuple[str, str], Message] = {}
+    for message in rows:  # by id: the newest send with a provider id wins, as in message_for
+        if message.idempotency_key in refs:
+            found[("ref", message.idempotency_key)] = message
+        if message.provider_id in provider_ids:
+            found[("id", message.provider_id)] = message
+    return found
 
 
 def pending_statuses_apply_many(messages: list[Message]) -> int:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from journeys.builder import views, views_more
+from journeys.builder import views, views_live, views_more
 
 urlpatterns = [
     path("journeys/builder/gallery/", views_more.builder_gallery, name="builder_gallery"),
@@ -56,5 +56,21 @@ urlpatterns = [
         "journeys/<int:journey_id>/builder/test-run/",
         views_more.builder_test_run,
         name="builder_test_run",
+    ),
+    path("journeys/<int:journey_id>/builder/live/", views_live.builder_live, name="builder_live"),
+    path(
+        "journeys/<int:journey_id>/builder/live/nodes/<str:node_id>/",
+        views_live.builder_waiting,
+        name="builder_waiting",
+    ),
+    path(
+        "journeys/<int:journey_id>/builder/forecast/",
+        views_live.builder_forecast,
+        name="builder_forecast",
+    ),
+    path(
+        "journeys/<int:journey_id>/builder/journey-settings/",
+        views_live.builder_journey_settings,
+        name="builder_journey_settings",
     ),
 ]

@@ -14,8 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console.views import require_perm
 from journeys.builder import selectors, services
+from journeys.builder.forecast import ASSUMPTIONS, DAYS_DEFAULT
 from journeys.builder.inspector import inspector_context, inspector_parse
 from journeys.builder.models import PublishRequest
+from journeys.builder.overlay import overlay_counts
 from journeys.models import Journey
 from journeys.services import JourneyInvalid, JourneyStateError
 
@@ -33,6 +35,7 @@ def _api_error(status: int, code: str, detail: str, fields: dict | None = None) 
 def builder_context(request: HttpRequest, journey: Journey) -> dict:
     problems = selectors.builder_problems(workspace=journey.workspace, graph=journey.draft)
     perms = request.perms
+    live = overlay_counts(journey=journey) if journey.current_version else None
     data = {
         "journey": journey.pk,
         "revision": journey.draft_revision,
@@ -45,7 +48,11 @@ def builder_context(request: HttpRequest, journey: Journey) -> dict:
             "save": reverse("builder_save", args=[journey.pk]),
             "node": reverse("builder_node", args=[journey.pk, "__node__"]),
             "test_run": reverse("builder_test_run", args=[journey.pk]),
+            "live": reverse("builder_live", args=[journey.pk]) + "?format=json",
+            "waiting": reverse("builder_waiting", args=[journey.pk, "__node__"]),
         },
+        "live": live,
+        "live_topic": f"journey:{journey.pk}" if live else None,
     }
     settings = selectors.builder_settings(workspace=journey.workspace)
     return {
@@ -57,6 +64,10 @@ def builder_context(request: HttpRequest, journey: Journey) -> dict:
         "require_approval": settings.require_approval,
         "requests": selectors.publish_requests(journey=journey),
         "pending": PublishRequest.objects.filter(journey=journey, status="pending").first(),
+        "live": live,
+        "forecast_days": DAYS_DEFAULT,
+        "forecast_assume": "read",
+        "forecast_assumptions": list(ASSUMPTIONS.items()),
     }
 
 

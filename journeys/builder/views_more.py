@@ -86,7 +86,12 @@ def builder_versions(
     from the version before it (or from it to the draft with ?against=draft)."""
     journey = _journey(request, journey_id)
     versions = list(journey.versions.select_related("published_by").order_by("-number"))
-    context = {"journey": journey, "versions": versions, "diff": None}
+    context = {
+        "journey": journey,
+        "versions": versions,
+        "diff": None,
+        "can_publish": "publish_journeys" in request.perms,
+    }
     if number is not None:
         context |= _diff_context(request, journey, versions, number)
     return render(request, "journeys/builder_versions.html", context)

@@ -18,7 +18,9 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from channels_app.outbox.services import messages_batch
 from channels_app.policies.inputs import batch_inputs
+from console.db import rows_insert
 from console.models import Customer, Event, Workspace
 from journeys.clock import Speed, clock_speed, real_now
 from journeys.engine import (
@@ -150,7 +152,8 @@ def _start(version, graph, created, accepted, now, views) -> list[Work]:
     views = views or customer_views([item.customer for _, item in pairs], real_now())
     suppressors = suppressors_for([run.customer_id for run, _ in pairs])
     works = []
-    with batch_inputs(item.customer for _, item in pairs):
+    run_ids = [run.pk for run, _ in pairs]
+    with batch_inputs(item.customer for _, item in pairs), messages_batch(run_ids=run_ids):
         for run, item in pairs:
             works.append(_start_one(version, graph, run, item, now, views, suppressors))
     return works
@@ -229,7 +232,7 @@ def _events_for_workspace(workspace: Workspace, events: list[Event]) -> list[int
     inputs = {e.pk: _event_input(e, speed, now) for e in events}
     _enrol_events(workspace, events, inputs, views, now)
     rows = _inputs_for_events(workspace, events, inputs)
-    RunInput.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    rows_insert(RunInput, rows, ignore_conflicts=True)
     run_ids = sorted({row.run_id for row in rows})
     Run.objects.filter(id__in=run_ids, status__in=OPEN_RUN_STATUSES).update(due_at=now)
     return run_ids

@@ -23,8 +23,9 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import F, Q
 
+from channels_app.outbox.services import messages_batch
 from channels_app.policies.inputs import batch_inputs
-from console.db import rows_update
+from console.db import rows_insert, rows_update
 from console.live import live_publish
 from console.models import Customer
 from journeys.clock import Speed, real_now
@@ -163,8 +164,11 @@ def _claim(limit: int, only_ids: list[int] | None) -> list[Run]:
     if not ids:
         return []
     Run.objects.filter(id__in=ids).update(claimed_by=WORKER_ID, claimed_at=real)
+    # The version's graph is parsed once per process (graph_of): not read again with each run.
     return list(
-        Run.objects.filter(id__in=ids).select_related("customer__workspace", "version", "workspace")
+        Run.objects.filter(id__in=ids)
+        .select_related("customer__workspace", "version", "workspace")
+        .defer("version__graph")
     )
 
 
@@ -182,7 +186,10 @@ def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = No
         views = customer_views({run.customer_id: run.customer for run in runs}.values(), real)
         suppressors = suppressors_for([run.customer_id for run in runs])
         works = []
-        with batch_inputs(run.customer for run in runs):
+        with (
+            batch_inputs(run.customer for run in runs),
+            messages_batch(run_ids=[r.pk for r in runs]),
+        ):
             for run in runs:
                 speed = speeds.get(run.workspace_id, Speed())
                 work = work_load(run, speed.at(real), views[run.customer_id])
@@ -204,7 +211,7 @@ def work_load(run: Run, now: datetime, customer: CustomerView) -> Work:
     state = RunState.model_validate(run.state)
     return Work(
         run=run,
-        graph=graph_of(run.version_id, run.version.graph),
+        graph=_graphs.get(run.version_id) or graph_of(run.version_id, run.version.graph),
         state=state,
         now=now,
         customer=customer,
@@ -282,11 +289,8 @@ def works_persist(works: list[Work]) -> None:
     for work in works:
         _sync_run(work)
     rows_update(Run, [w.run for w in works], RUN_FIELDS)
-    StepRow.objects.bulk_create(
-        [_step_row(w.run.pk, step) for w in works for step in w.steps],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
+    rows_insert(StepRow, [_step_row(w.run.pk, step) for w in works for step in w.steps],
+                ignore_conflicts=True)  # fmt: skip
     counters_apply(_counter_deltas(works))
     for work in works:
         work.effects.after_persist(work)
