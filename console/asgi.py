@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+# The web process: Django serves each ASGI request's ORM work on a new thread, so a persistent
+# connection per thread would pile up idle connections; see the Database settings.
+os.environ.setdefault("SANGAM_PROCESS", "web")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 

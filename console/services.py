@@ -12,6 +12,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from console.audit import audit_record
+from console.db import rows_insert
 from console.live import live_publish
 from console.models import ApiKey, Customer, Event, Workspace
 from console.schemas import CustomerFields, CustomerIn, EventIn, validation_fields
@@ -281,7 +282,7 @@ def _events_store(workspace, storable, customers, source, outcomes) -> list[int]
         row_index.append(index)
     try:
         with transaction.atomic():
-            created = Event.objects.bulk_create(rows)
+            created = _events_insert(workspace, rows)
     except IntegrityError:
         # A concurrent request stored some of the same event ids first: store the rest one by one.
         created = [_event_store_one(row) for row in rows]
@@ -299,6 +300,22 @@ def _events_store(workspace, storable, customers, source, outcomes) -> list[int]
         live_publish(f"customer:{customer_id}", kind="timeline")
     live_publish(f"workspace:{workspace.id}", kind="events")
     return new_ids
+
+
+def _events_insert(workspace: Workspace, rows: list[Event]) -> list[Event]:
+    """Insert new events; when every one has a key (channel outcomes, most API batches), by
+    executemany and one read of the new ids, which is several times cheaper than bulk_create."""
+    if not rows or any(not row.idempotency_key for row in rows):
+        return Event.objects.bulk_create(rows)
+    rows_insert(Event, rows)
+    ids = dict(
+        Event.objects.filter(
+            workspace=workspace, idempotency_key__in=[row.idempotency_key for row in rows]
+        ).values_list("idempotency_key", "id")
+    )
+    for row in rows:
+        row.pk = ids[row.idempotency_key]
+    return rows
 
 
 def _event_store_one(row: Event) -> Event:

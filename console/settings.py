@@ -115,16 +115,28 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
-# Workers and the web process keep their connections: django-q2's database broker reconnects on
-# every enqueue/dequeue with CONN_MAX_AGE=0, which caps it at tens of tasks per second.
-CONN_MAX_AGE = env_int("CONN_MAX_AGE", 600)
+# Workers keep their connections: django-q2's database broker reconnects on every
+# enqueue/dequeue with CONN_MAX_AGE=0, which caps it at tens of tasks per second. The web process
+# (daphne, marked by console/asgi.py) runs each request's ORM work on a fresh thread, where a
+# persistent connection would never be reused and idle ones would pile up to PostgreSQL's
+# max_connections: it closes its connection after each request and, on PostgreSQL, borrows it
+# from a psycopg pool (WEB_DB_POOL_MAX connections at most).
+WEB_PROCESS = os.environ.get("SANGAM_PROCESS") == "web"
+CONN_MAX_AGE = 0 if WEB_PROCESS else env_int("CONN_MAX_AGE", 600)
+WEB_DB_POOL_MAX = env_int("WEB_DB_POOL_MAX", 20)
 
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True
+            DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=not WEB_PROCESS
         )
     }
+    if WEB_PROCESS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2,
+            "max_size": WEB_DB_POOL_MAX,
+            "timeout": 10,
+        }
 else:
     SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", VAR_DIR / "sangam.sqlite3"))
     DATABASES = {

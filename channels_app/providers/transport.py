@@ -20,9 +20,27 @@ DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_RETRY_AFTER_S = 1.0
 
 
+class LazyClient:
+    """An ``httpx.Client`` made on first use: an adapter built only to check a webhook's
+    signature never pays for the client's TLS context (about 30 ms of CPU)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._client: httpx.Client | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = httpx.Client(**self._options)
+        return getattr(self._client, name)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
 def http_client(base_url: str, *, timeout_s: float, auth: Any = None, headers: Any = None):
     """A client with an explicit timeout on every phase (connect, read, write, pool)."""
-    return httpx.Client(
+    return LazyClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s),
         auth=auth,

@@ -1,5 +1,6 @@
 """The one-command start (`manage.py run_console`, used by `make run`) and settings guards."""
 
+import json
 import os
 import signal
 import subprocess
@@ -43,6 +44,31 @@ def test_configured_cluster_is_safe(settings):
     assert cluster["retry"] > cluster["timeout"]
     assert cluster["max_attempts"] >= 1 and cluster["catch_up"] is False
     assert settings.CONN_MAX_AGE and settings.CONN_MAX_AGE > 0
+
+
+def _settings_in(env_extra: dict[str, str]) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("SANGAM_PROCESS", "DATABASE_URL")}
+    env.update(env_extra)
+    code = (
+        "import json, console.settings as s; "
+        "print(json.dumps({'age': s.CONN_MAX_AGE, 'db': s.DATABASES['default']}, default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_web_process_closes_connections_per_request_and_pools_them_on_postgresql():
+    url = "postgresql://postgres@127.0.0.1:5432/anything"
+    web = _settings_in({"SANGAM_PROCESS": "web", "DATABASE_URL": url})
+    assert web["age"] == 0 and web["db"]["CONN_MAX_AGE"] == 0
+    assert web["db"]["OPTIONS"]["pool"]["max_size"] == 20
+    worker = _settings_in({"DATABASE_URL": url})
+    assert worker["age"] == 600 and "pool" not in worker["db"].get("OPTIONS", {})
+    sqlite_web = _settings_in({"SANGAM_PROCESS": "web"})
+    assert sqlite_web["age"] == 0 and "pool" not in sqlite_web["db"]["OPTIONS"]
 
 
 def test_database_is_wal_sqlite_by_default_and_psycopg3_postgres_with_a_url(db, settings):
