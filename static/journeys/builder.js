@@ -44,6 +44,8 @@
       { tagName: "text", selector: "summary" },
       { tagName: "circle", selector: "badge" },
       { tagName: "text", selector: "badgeText" },
+      { tagName: "rect", selector: "liveBg", className: "live-pill" },
+      { tagName: "text", selector: "liveText", className: "live-pill" },
     ],
     attrs: {
       body: { refWidth: "100%", refHeight: "100%", rx: 8, ry: 8, fill: "#fff", stroke: "#b8c4ce", strokeWidth: 1.5 },
@@ -53,7 +55,9 @@
       channel: { display: "none" },
       summary: { refX: 14, refY: 34, fontSize: 11, fill: "#5d6b78", textAnchor: "start", textVerticalAnchor: "top", textWrap: { width: W - 86, height: 30, ellipsis: true } },
       badge: { cx: W - 4, cy: 4, r: 10, fill: "#b91c1c", stroke: "#fff", strokeWidth: 1.5, display: "none" },
-      badgeText: { x: W - 4, y: 4, fontSize: 11, fontWeight: 700, fill: "#fff", textAnchor: "middle", textVerticalAnchor: "middle", display: "none" },
+      badgeText: { refX: W - 4, refY: 4, fontSize: 11, fontWeight: 700, fill: "#fff", textAnchor: "middle", textVerticalAnchor: "middle", display: "none" },
+      liveBg: { x: 8, y: -20, width: W - 40, height: 17, rx: 8, ry: 8, fill: "#0f5f5c", stroke: "#fff", strokeWidth: 1, display: "none", cursor: "pointer" },
+      liveText: { refX: 16, refY: -11.5, fontSize: 10.5, fontWeight: 600, fill: "#fff", textAnchor: "start", textVerticalAnchor: "middle", display: "none", cursor: "pointer" },
     },
     ports: {
       groups: {
@@ -223,6 +227,8 @@
       removedEdges = syncPorts(node, info.ports) || removedEdges;
     }));
     if (removedEdges) markDirty();
+    if (state.live) applyLive(state.live);
+    else if (state.forecast) applyForecast(state.forecast);
   }
 
   function syncPorts(node, ports) {
@@ -429,7 +435,12 @@
     }
   }
 
-  graph.on("node:click", ({ node }) => { container.focus({ preventScroll: true }); inspect(node.id, false); });
+  graph.on("node:click", ({ node, e }) => {
+    container.focus({ preventScroll: true });
+    const onPill = e && e.target && e.target.closest && e.target.closest(".live-pill");
+    if (DATA.live && (onPill || tabOpen("live"))) { showWaiting(node.id); return; }
+    inspect(node.id, false);
+  });
   graph.on("blank:click", () => container.focus({ preventScroll: true }));
 
   function orderedNodes() {
@@ -600,6 +611,11 @@
     button.addEventListener("click", () => { const a = actions[button.dataset.action]; if (a) a(); });
   });
 
+  function tabOpen(name) {
+    const tab = document.querySelector('.side .tabs [role=tab][data-tab="' + name + '"]');
+    return !!tab && tab.getAttribute("aria-selected") === "true";
+  }
+
   function showTab(name) {
     document.querySelectorAll(".side .tabs [role=tab]").forEach((tab) => tab.setAttribute("aria-selected", String(tab.dataset.tab === name)));
     document.querySelectorAll(".side .tab-pane").forEach((pane) => { pane.hidden = pane.dataset.pane !== name; });
@@ -641,6 +657,96 @@
   });
   document.body.addEventListener("htmx:responseError", (e) => {
     if (e.detail.xhr.status === 409) conflict(e.detail.xhr.responseText);
+  });
+
+  // The settings form saved the journey-level settings into the draft: keep them in the
+  // canvas's copy of the top level, or the next autosave would put the old ones back.
+  document.body.addEventListener("builder:settings-saved", (e) => {
+    const detail = e.detail;
+    Object.assign(state.meta, detail.settings || {});
+    setRevision(detail.revision);
+    applyInfos(detail.nodes || {});
+    renderProblems(detail.problems || []);
+    showSave("saved", "All changes saved");
+  });
+
+  // --- live overlay: counts on the nodes of a published journey ------------------------------
+
+  function pill(node, text, kind) {
+    node.attr("liveText/text", text);
+    node.attr("liveText/display", text ? null : "none");
+    node.attr("liveBg/display", text ? null : "none");
+    node.attr("liveBg/fill", kind === "forecast" ? "#7c3aed" : "#0f5f5c");
+    node.attr("liveBg/width", Math.max(60, text.length * 6 + 16));
+  }
+
+  function portLabels(node, ports) {
+    node.getPortsByGroup("out").forEach((p) => {
+      const n = ports ? ports[p.id] : undefined;
+      node.portProp(p.id, "attrs/text/text", n === undefined ? p.id : p.id + " " + n);
+    });
+  }
+
+  function applyLive(counts) {
+    state.live = counts;
+    quietly(() => graph.getNodes().forEach((node) => {
+      const c = (counts.nodes || {})[node.id] || { entered: 0, here: 0, ports: {} };
+      pill(node, c.entered + " in · " + c.here + " now", "live");
+      portLabels(node, c.ports || {});
+      const view = graph.findViewByCell(node);
+      if (view) {
+        view.container.setAttribute("data-live-entered", String(c.entered));
+        view.container.setAttribute("data-live-here", String(c.here));
+      }
+    }));
+    container.dataset.liveUpdated = String((Number(container.dataset.liveUpdated) || 0) + 1);
+  }
+
+  let liveFetch = null;
+  let liveAgain = false;
+  async function refreshLive() {
+    if (!DATA.live || !DATA.urls.live) return;
+    if (liveFetch) { liveAgain = true; return; }
+    liveFetch = fetch(DATA.urls.live, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((counts) => { if (counts) applyLive(counts); })
+      .catch(() => {})
+      .finally(() => {
+        liveFetch = null;
+        if (liveAgain) { liveAgain = false; refreshLive(); }
+      });
+  }
+  document.addEventListener("live:notice", (e) => {
+    if (DATA.live_topic && e.detail && e.detail.topic === DATA.live_topic) refreshLive();
+  });
+  // After a reconnect the summary refreshes itself (htmx "live"): bring the nodes along.
+  document.body.addEventListener("htmx:afterSwap", (e) => {
+    if (e.target && e.target.id === "live-summary") refreshLive();
+  });
+
+  function showWaiting(id) {
+    if (!DATA.urls.waiting) return;
+    showTab("live");
+    const url = DATA.urls.waiting.replace("__node__", encodeURIComponent(id));
+    htmx.ajax("GET", url, { target: "#live-node", swap: "outerHTML" });
+  }
+
+  // --- forecast: how many customers would reach each node ------------------------------------
+
+  function applyForecast(reach) {
+    state.forecast = reach;
+    if (state.live) return; // a live journey's canvas shows the live counts
+    quietly(() => graph.getNodes().forEach((node) => {
+      const n = reach[node.id] || 0;
+      pill(node, n + " would reach", "forecast");
+    }));
+  }
+
+  document.body.addEventListener("htmx:afterSwap", (e) => {
+    if (!e.target || e.target.id !== "forecast") return;
+    const script = document.getElementById("forecast-reach");
+    if (script) applyForecast(JSON.parse(script.textContent));
+    e.target.querySelectorAll("[data-focus-node]").forEach((b) => b.addEventListener("click", () => focusNode(b.dataset.focusNode, false)));
   });
 
   // --- test run animation and read-only diff ------------------------------------------------
@@ -696,13 +802,14 @@
   renderProblems(state.problems);
   if (graph.getNodes().length) graph.zoomToFit({ padding: 40, maxScale: 1, minScale: 0.6 });
   if (DATA.diff) markDiff(DATA.diff);
+  if (DATA.live) applyLive(DATA.live);
   const firstRun = document.getElementById("test-run-path");
   if (firstRun) animateRun(JSON.parse(firstRun.textContent));
   document.querySelectorAll(".palette-item .icon, .icon[data-icon]").forEach((el) => { el.textContent = ICONS[el.dataset.icon] || "•"; });
 
   // For the browser tests and for people who script their console.
   window.sangamBuilder = {
-    graph, state, flush, save, serialise, autoLayout, focusNode, inspect,
+    graph, state, flush, save, serialise, autoLayout, focusNode, inspect, refreshLive, showWaiting,
     portPoint(nodeId, portId) {
       const view = graph.findViewByCell(nodeId);
       const el = view && view.container.querySelector('[port="' + portId + '"]');
