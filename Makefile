@@ -52,6 +52,7 @@ BENCH_SIZES ?= 10000,100000
 BENCH_WORKERS ?= 1,2
 BENCH_REPEATS ?= 1
 BENCH_LAG_RUNS ?= 1000000
+BENCH_LOAD_PG ?= postgresql://postgres@127.0.0.1:5432/sangam_bench_load
 
 bench: install
 	$(PY) bench/db_limit.py --database sqlite
@@ -62,6 +63,9 @@ bench: install
 	$(PY) bench/customer_list.py --customers 1000000 --database $(BENCH_PG)
 	$(PY) bench/builder_save.py --nodes 200 --database sqlite
 	$(PY) bench/builder_save.py --nodes 200 --database $(BENCH_PG)
+	$(PY) bench/ingest_http.py --database sqlite,$(BENCH_LOAD_PG)
+	$(PY) bench/webhooks_http.py --database sqlite,$(BENCH_LOAD_PG)
+	$(PY) bench/live_push.py --database sqlite,$(BENCH_LOAD_PG) --transport embedded,redis
 
 # A smoke run of every benchmark at tiny sizes (SQLite only); asserts nothing about speed.
 bench-quick: install
@@ -70,6 +74,9 @@ bench-quick: install
 	$(PY) bench/timer_lag.py --runs 3000 --hour-seconds 10
 	$(PY) bench/customer_list.py --customers 20000 --repeats 5
 	$(PY) bench/builder_save.py --nodes 200 --repeats 5
+	$(PY) bench/ingest_http.py --customers 200 --batches 2 --singles 100 --rate 50 --rate-seconds 1 --repeats 1
+	$(PY) bench/webhooks_http.py --messages 30 --repeats 1
+	$(PY) bench/live_push.py --transport embedded --commits 4 --repeats 1
 
 lint: install
 	$(VENV)/bin/ruff check .

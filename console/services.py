@@ -172,7 +172,10 @@ def _customers_for(workspace: Workspace, events: list[tuple[int, EventIn]]) -> d
     """Existing customers by external id, creating inline the unknown ones that carry a phone."""
     ids = {e.customer.external_id for _, e in events}
     found = {
-        c.external_id: c for c in Customer.objects.filter(workspace=workspace, external_id__in=ids)
+        c.external_id: c
+        for c in Customer.objects.filter(workspace=workspace, external_id__in=ids).only(
+            "id", "workspace_id", "external_id"
+        )
     }
     for _, event in events:
         ref = event.customer

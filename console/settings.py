@@ -199,7 +199,7 @@ else:
 # Whether live notices travel through the channel layer directly (true across processes only
 # with Redis) or through the LiveNotice table and the relay running inside daphne.
 LIVE_DIRECT = bool(REDIS_URL)
-LIVE_RELAY_INTERVAL = float(os.environ.get("LIVE_RELAY_INTERVAL", "0.25"))
+LIVE_RELAY_INTERVAL = float(os.environ.get("LIVE_RELAY_INTERVAL", "0.1"))
 
 # --- django-q2 ------------------------------------------------------------------------------
 
