@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from django.db import connection
 
 
@@ -15,12 +18,29 @@ def rows_update(model, objs: list, fields: list[str]) -> None:
     columns = [meta.get_field(name) for name in fields]
     assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
-    params = [
-        [c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk]
-        for obj in objs
-    ]
+    prepare = [(c.attname, _preparer(c)) for c in columns]
+    params = [[fn(getattr(obj, name)) for name, fn in prepare] + [obj.pk] for obj in objs]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _sqlite_datetime(value):
+    """What Django's SQLite backend stores for an aware datetime: naive UTC, ``str()``."""
+    if value is None or not isinstance(value, datetime):
+        return value if value is None else connection.ops.adapt_datetimefield_value(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return str(value)
+
+
+def _json_preparer(field):
+    if field.encoder is not None:
+        return lambda value: field.get_db_prep_save(value, connection)
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return lambda value: None if value is None else Jsonb(value)
+    return lambda value: None if value is None else json.dumps(value)
 
 
 def _preparer(field):
@@ -28,11 +48,10 @@ def _preparer(field):
     from django.db import models
 
     if isinstance(field, models.DateTimeField):
-        if connection.vendor == "sqlite":
-            adapt = connection.ops.adapt_datetimefield_value
-            return lambda value: adapt(value) if value is not None else None
-        return lambda value: value
-    if isinstance(field, models.JSONField | models.DecimalField):
+        return _sqlite_datetime if connection.vendor == "sqlite" else (lambda value: value)
+    if isinstance(field, models.JSONField):
+        return _json_preparer(field)
+    if isinstance(field, models.DecimalField):
         return lambda value: field.get_db_prep_save(value, connection)
     if isinstance(field, models.ForeignKey | models.CharField | models.TextField):
         return lambda value: value

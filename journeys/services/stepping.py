@@ -165,11 +165,15 @@ def _claim(limit: int, only_ids: list[int] | None) -> list[Run]:
         return []
     Run.objects.filter(id__in=ids).update(claimed_by=WORKER_ID, claimed_at=real)
     # The version's graph is parsed once per process (graph_of): not read again with each run.
-    return list(
+    runs = list(
         Run.objects.filter(id__in=ids)
-        .select_related("customer__workspace", "version", "workspace")
+        .select_related("customer__workspace", "version")
         .defer("version__graph")
     )
+    for run in runs:  # the run's workspace is its customer's: not loaded twice
+        if run.customer.workspace_id == run.workspace_id:
+            run.workspace = run.customer.workspace
+    return runs
 
 
 def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = None) -> int:
