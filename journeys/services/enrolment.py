@@ -231,11 +231,22 @@ def _events_for_workspace(workspace: Workspace, events: list[Event]) -> list[int
     views = customer_views({e.customer_id: e.customer for e in events}.values(), real_now())
     inputs = {e.pk: _event_input(e, speed, now) for e in events}
     _enrol_events(workspace, events, inputs, views, now)
-    rows = _inputs_for_events(workspace, events, inputs)
+    rows, waits = _inputs_for_events(workspace, events, inputs)
     rows_insert(RunInput, rows, ignore_conflicts=True)
-    run_ids = sorted({row.run_id for row in rows})
+    run_ids = sorted({row.run_id for row in rows if _wakes(row, waits)})
     Run.objects.filter(id__in=run_ids, status__in=OPEN_RUN_STATUSES).update(due_at=now)
     return run_ids
+
+
+def _wakes(row: RunInput, waits: dict[int, tuple[str, str]]) -> bool:
+    """Does this input move its run now? Customer events do (goals, exits, waits for events);
+    a message, call or send outcome only when the run is active or waits for that very send.
+    Any other outcome stays queued for the run's own wake-up, where the stepper takes every
+    input in time order with the timers between them, so the result is the same."""
+    if row.kind == "event" or row.run_id not in waits:
+        return True
+    status, message_key = waits[row.run_id]
+    return status == "active" or message_key == str(row.payload.get("key") or "")
 
 
 def _event_input(event: Event, speed: Speed, now: datetime) -> EventInput:
@@ -254,7 +265,11 @@ def _enrol_events(workspace, events, inputs, views: dict[int, CustomerView], now
             runs_enrol(version=version, items=items, now=now, views=views)
 
 
-def _inputs_for_events(workspace, events: list[Event], inputs) -> list[RunInput]:
+def _inputs_for_events(
+    workspace, events: list[Event], inputs
+) -> tuple[list[RunInput], dict[int, tuple[str, str]]]:
+    """The inputs the events make, and (status, waited message key) of the runs that own
+    channel outcomes among them."""
     customer_ids = {event.customer_id for event in events}
     open_runs = list(
         Run.objects.filter(
@@ -268,7 +283,7 @@ def _inputs_for_events(workspace, events: list[Event], inputs) -> list[RunInput]
         since = int(enrol_key[6:]) if enrol_key.startswith("event:") else 0
         by_customer[customer_id].append((run_id, interest, since))
     owned = _owned_runs(workspace, events)
-    rows = []
+    rows: list[RunInput] = []
     for event in events:
         inp = inputs[event.pk]
         source = f"event:{event.pk}"
@@ -284,7 +299,7 @@ def _inputs_for_events(workspace, events: list[Event], inputs) -> list[RunInput]
             if event.name in interest and event.pk > since:
                 rows.append(RunInput(run_id=run_id, kind="event", source_key=source,
                                      at=inp.at, payload=payload))  # fmt: skip
-    return rows
+    return rows, owned
 
 
 def _run_id_of(event: Event) -> int | None:
@@ -295,10 +310,14 @@ def _run_id_of(event: Event) -> int | None:
         return None
 
 
-def _owned_runs(workspace: Workspace, events: list[Event]) -> set[int]:
+def _owned_runs(workspace: Workspace, events: list[Event]) -> dict[int, tuple[str, str]]:
+    """Run id -> (status, waited message key) of the runs named by channel outcome events."""
     ids = {_run_id_of(e) for e in events if e.name.split(".")[0] in CHANNEL_FAMILIES}
     ids.discard(None)
-    return set(Run.objects.filter(workspace=workspace, id__in=ids).values_list("id", flat=True))
+    rows = Run.objects.filter(workspace=workspace, id__in=ids)
+    return {
+        pk: (status, key) for pk, status, key in rows.values_list("id", "status", "message_key")
+    }
 
 
 def _graphs_load(version_ids: set[int]) -> None:

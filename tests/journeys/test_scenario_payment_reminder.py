@@ -153,3 +153,30 @@ def test_a_replayed_event_batch_writes_no_second_run_step_or_message(reminder, m
     assert Run.objects.filter(customer=customer).count() == 1
     assert run.steps.count() == steps
     assert Message.objects.filter(customer=customer).count() == msgs
+
+
+def test_an_outcome_nobody_waits_for_stays_queued_and_counts_at_the_next_wake(
+    reminder, make_customer, clock
+):
+    """A reply to the WhatsApp reminder does not move a run that waits for the payment event:
+    no advance now (its wake-up stays), the input is kept, and the next wake takes it in time
+    order, so the run's message record has it when the payment completes the run."""
+    from journeys.models import RunInput
+
+    customer, run = treated(make_customer)
+    message = Message.objects.get(customer=customer)
+    feed(message, "sent")
+    feed(message, "read")
+    run.refresh_from_db()
+    assert run.node_id == "wait_payment" and run.message_key == ""
+    wake, steps_before = run.due_at, run.steps.count()
+    feed(message, "replied", text="Paid already")
+    run.refresh_from_db()
+    assert run.due_at == wake and run.steps.count() == steps_before
+    assert RunInput.objects.filter(run=run, kind="message").count() == 1
+    send_event(customer, "payment.received", loan_id="LN1", amount="8450")
+    run.refresh_from_db()
+    assert run.status == "completed"
+    assert not RunInput.objects.filter(run=run).exists()
+    record = next(iter(run.state["messages"].values()))
+    assert record["statuses"][-1] == "replied"
