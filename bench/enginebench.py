@@ -278,7 +278,8 @@ def pending(workspace_id: int) -> dict[str, int]:
     now = clock_now(workspace_id)
     return {
         "runs_due": Run.objects.filter(due_at__lte=now).count(),
-        "inputs": RunInput.objects.count(),
+        # Inputs of runs that are not due wait for their run's own wake-up (not work now).
+        "inputs": RunInput.objects.filter(run__due_at__lte=now).count(),
         "messages_due": Message.objects.filter(status__in=PENDING_STATUSES, due_at__lte=now)
         .count(),
         "outcomes_due": SimulatedOutcome.objects.filter(delivered_at__isnull=True, due_at__lte=now)
