@@ -17,6 +17,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	@touch $@
 
+# The workflow-engine peers of the benchmarks (SpiffWorkflow, DBOS): never runtime dependencies.
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	@touch $@
+
 # Front-end libraries (the journey canvas) from the npm registry, pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -52,9 +57,10 @@ BENCH_SIZES ?= 10000,100000
 BENCH_WORKERS ?= 1,2
 BENCH_REPEATS ?= 1
 BENCH_LAG_RUNS ?= 1000000
+BENCH_PEER_SIZES ?= 2000,10000
 BENCH_LOAD_PG ?= postgresql://postgres@127.0.0.1:5432/sangam_bench_load
 
-bench: install
+bench: install $(VENV)/.bench-installed
 	$(PY) bench/db_limit.py --database sqlite
 	$(PY) bench/db_limit.py --database $(BENCH_PG)
 	$(PY) bench/engine_throughput.py --customers $(BENCH_SIZES) --workers $(BENCH_WORKERS) --database $(BENCH_DBS) --repeats $(BENCH_REPEATS)
@@ -63,17 +69,22 @@ bench: install
 	$(PY) bench/customer_list.py --customers 1000000 --database $(BENCH_PG)
 	$(PY) bench/builder_save.py --nodes 200 --database sqlite
 	$(PY) bench/builder_save.py --nodes 200 --database $(BENCH_PG)
+	$(PY) bench/peers.py --customers $(BENCH_PEER_SIZES) --workers 1 --database $(BENCH_DBS) --repeats $(BENCH_REPEATS)
+	$(PY) bench/naive.py --customers 2000 --workers 2 --database $(BENCH_DBS)
 	$(PY) bench/ingest_http.py --database sqlite,$(BENCH_LOAD_PG)
 	$(PY) bench/webhooks_http.py --database sqlite,$(BENCH_LOAD_PG)
 	$(PY) bench/live_push.py --database sqlite,$(BENCH_LOAD_PG) --transport embedded,redis
 
 # A smoke run of every benchmark at tiny sizes (SQLite only); asserts nothing about speed.
-bench-quick: install
+bench-quick: install $(VENV)/.bench-installed
 	$(PY) bench/db_limit.py --seconds 0.5 --repeats 1
 	$(PY) bench/engine_throughput.py --customers 300 --workers 1 --database sqlite --limit-seconds 0.3
 	$(PY) bench/timer_lag.py --runs 3000 --hour-seconds 10
 	$(PY) bench/customer_list.py --customers 20000 --repeats 5
 	$(PY) bench/builder_save.py --nodes 200 --repeats 5
+	$(PY) bench/naive.py --customers 100 --workers 1
+	$(PY) bench/peer_spiff.py --customers 200 --workers 1
+	$(PY) bench/peer_dbos.py --customers 200 --workers 1
 	$(PY) bench/ingest_http.py --customers 200 --batches 2 --singles 100 --rate 50 --rate-seconds 1 --repeats 1
 	$(PY) bench/webhooks_http.py --messages 30 --repeats 1
 	$(PY) bench/live_push.py --transport embedded --commits 4 --repeats 1
