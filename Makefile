@@ -69,6 +69,8 @@ bench: install $(VENV)/.bench-installed
 	$(PY) bench/customer_list.py --customers 1000000 --database $(BENCH_PG)
 	$(PY) bench/builder_save.py --nodes 200 --database sqlite
 	$(PY) bench/builder_save.py --nodes 200 --database $(BENCH_PG)
+	$(PY) bench/dashboards.py --runs 1000000 --messages 5000000 --events 2000000 --database sqlite
+	$(PY) bench/dashboards.py --runs 1000000 --messages 5000000 --events 2000000 --database $(BENCH_PG)
 	$(PY) bench/peers.py --customers $(BENCH_PEER_SIZES) --workers 1 --database $(BENCH_DBS) --repeats $(BENCH_REPEATS)
 	$(PY) bench/naive.py --customers 2000 --workers 2 --database $(BENCH_DBS)
 	$(PY) bench/ingest_http.py --database sqlite,$(BENCH_LOAD_PG)
@@ -82,6 +84,7 @@ bench-quick: install $(VENV)/.bench-installed
 	$(PY) bench/timer_lag.py --runs 3000 --hour-seconds 10
 	$(PY) bench/customer_list.py --customers 20000 --repeats 5
 	$(PY) bench/builder_save.py --nodes 200 --repeats 5
+	$(PY) bench/dashboards.py --repeats 3 --absorb-runs 100
 	$(PY) bench/naive.py --customers 100 --workers 1
 	$(PY) bench/peer_spiff.py --customers 200 --workers 1
 	$(PY) bench/peer_dbos.py --customers 200 --workers 1

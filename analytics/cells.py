@@ -26,6 +26,7 @@ from analytics.metrics import (
     run_cost,
     ttc_bucket,
 )
+from analytics.optouts import OptOutRow, sent_any
 
 CellKey = tuple[int, int, str, str, str, str, str]
 Contrib = dict[CellKey, list[int]]
@@ -52,9 +53,13 @@ def _add(out: Contrib, key: CellKey, count: int = 1, amount: int = 0) -> None:
 
 
 def run_contrib(
-    run: RunRow, messages: Sequence[MessageRow], contacts: Sequence[ContactRow]
+    run: RunRow,
+    messages: Sequence[MessageRow],
+    contacts: Sequence[ContactRow],
+    optouts: Sequence[tuple[OptOutRow, MessageRow]] = (),
 ) -> tuple[Contrib, dict]:
-    """Cells of one run, and its flags (completed, digital, escalated)."""
+    """Cells of one run, and its flags (completed, digital, escalated, opted_out). ``optouts`` are the
+    opt-outs attributed to this run's messages (``analytics.optouts.optouts_by_run``)."""
     out: Contrib = {}
     hour, group = hour_of(run.entered_at), run.group
     base = (run.journey_id, run.version)
@@ -82,6 +87,12 @@ def run_contrib(
     cost = money(run_cost(messages))
     if cost:
         cell("run.cost", group, amount=cost)
+    opted_out = bool(optouts) and sent_any(messages)
+    if sent_any(messages):
+        cell("run.sent", group)
+    if opted_out:  # once per run, at the node and channel of its first opt-out
+        _, message = optouts[0]
+        _add(out, (*base, message.node_id, message.channel, hour, "run.optout", group))
     for node in dict.fromkeys(run.nodes):
         cell("node.reached", group, node=node)
     if run.status in ("exited", "failed", "cancelled") and not completed:
@@ -91,7 +102,12 @@ def run_contrib(
             cell("arm.enrolled", port, node=split)
             if completed:
                 cell("arm.completed", port, node=split)
-    return out, {"completed": completed, "digital": digital, "escalated": esc}
+    return out, {
+        "completed": completed,
+        "digital": digital,
+        "escalated": esc,
+        "opted_out": opted_out,
+    }
 
 
 def message_contrib(m: MessageRow) -> Contrib:
@@ -156,9 +172,14 @@ def optout_contrib(channel: str, purpose: str, at: datetime) -> Contrib:
 def contrib_merge(parts: Iterable[Contrib]) -> Contrib:
     out: Contrib = {}
     for part in parts:
-        for key, (count, amount) in part.items():
-            _add(out, key, count, amount)
+        contrib_add(out, part)
     return out
+
+
+def contrib_add(into: Contrib, part: Contrib) -> None:
+    """Add ``part`` to ``into`` in place."""
+    for key, (count, amount) in part.items():
+        _add(into, key, count, amount)
 
 
 def contrib_dump(contrib: Contrib) -> list[list]:

@@ -71,6 +71,15 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
+def points(value: float) -> float:
+    """A difference of two rates in percentage points (a number, so a CSV keeps it numeric)."""
+    return round(100 * value, 1)
+
+
+def interval(bounds: tuple[float, float] | None) -> str:
+    return "—" if bounds is None else f"{pct(bounds[0])} to {pct(bounds[1])}"
+
+
 def ratio_cells(r: Ratio) -> list:
     return [r.hits, r.total, pct(r.rate)]
 
@@ -135,6 +144,7 @@ def journey_tables(stats, drill) -> dict[str, Table]:
         ("Completion (holdout)", r.holdout, "holdout"),
         ("Escalation to voice", r.escalation, "escalated"),
         ("Repeat contact", r.repeat, None),
+        ("Opt-outs (treatment runs that sent)", stats.optout, "optout"),
     ):
         kpis.rows.append([label, *ratio_cells(ratio)])
         kpis.links.append(drill(metric) if metric else None)
@@ -193,15 +203,25 @@ def journey_tables(stats, drill) -> dict[str, Table]:
             ]
         )
     arms = Table(
-        "arms", "A/B arms", ["split", "arm", "completed", "of", "rate", "z", "p", "significant"]
-    )
+        "arms",
+        "A/B arms: completion per arm",
+        ["split", "arm", "completed", "of", "rate", "95% CI", "versus", "difference (pts)",
+         "difference low (pts)", "difference high (pts)", "z", "p", "significant"],
+    )  # fmt: skip
     for a in stats.arms:
-        t = a["test"]
+        t, d = a["test"], a["difference"]
         arms.rows.append(
             [
                 a["split"],
                 a["arm"],
                 *ratio_cells(a["ratio"]),
+                interval(a["ci"]),
+                a["versus"],
+                *(
+                    ["", "", ""]
+                    if d is None
+                    else [points(d.difference), points(d.low), points(d.high)]
+                ),
                 None if t is None else round(t.z, 3),
                 None if t is None else round(t.p_value, 4),
                 None if t is None else t.significant,

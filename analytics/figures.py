@@ -178,3 +178,32 @@ def channel_rates(rows) -> dict:
         y = [None if r.rate(name) is None else round(100 * r.rate(name), 2) for r in whole]
         data.append({"type": "bar", "name": name, "x": x, "y": y, "marker": {"color": color}})
     return {"data": data, "layout": _layout(barmode="group", yaxis={"ticksuffix": "%"})}
+
+
+def arms(rows: list[dict]) -> dict:
+    """Completion per A/B arm with its 95% interval, one colour per split node."""
+    palette = ("#2f6fdf", "#1f9d55", "#7c3aed", "#c2410c")
+    data = []
+    for i, split in enumerate(dict.fromkeys(r["split"] for r in rows)):
+        mine = [r for r in rows if r["split"] == split and r["ratio"].total]
+        rates = [100 * r["ratio"].rate for r in mine]
+        data.append(
+            {
+                "type": "bar",
+                "name": split,
+                "x": [f"{split}: {r['arm']}" for r in mine],
+                "y": [round(v, 2) for v in rates],
+                "marker": {"color": palette[i % len(palette)]},
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [
+                        round(100 * r["ci"][1] - v, 2) for r, v in zip(mine, rates, strict=True)
+                    ],
+                    "arrayminus": [
+                        round(v - 100 * r["ci"][0], 2) for r, v in zip(mine, rates, strict=True)
+                    ],
+                },
+            }
+        )
+    return {"data": data, "layout": _layout(yaxis={"ticksuffix": "%", "rangemode": "tozero"})}

@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from analytics.clocks import journey_at
 from analytics.metrics import ContactRow, MessageRow, RunRow
 from analytics.models import ContactFact
+from analytics.optouts import OptOutRow
+from channels_app.models.consent import ConsentEntry
 from channels_app.models.outbox import Message, MessageStatusChange
 from journeys.models import Run, Step
 
@@ -94,14 +97,17 @@ def messages_load(
     out = []
     for m in messages:
         seen = changes.get(m.pk, {})
+        ws = m.workspace_id
         row = MessageRow(
             message_id=m.pk, customer_id=m.customer_id, channel=m.channel,
             created_at=m.created_at, statuses=frozenset({*seen, m.status}), run_id=m.run_id,
             journey_id=journeys.get(m.run_id, 0), version=versions.get(m.run_id, 0),
             node_id=m.node_id if m.run_id in journeys else "", provider=m.provider_kind,
             template=m.template_key, language=m.language, cost=m.cost,
-            decision_reason=m.decision_reason, sent_at=m.sent_at or seen.get("sent"),
-            delivered_at=seen.get("delivered"), read_at=seen.get("read"),
+            decision_reason=m.decision_reason,
+            sent_at=journey_at(ws, m.sent_at or seen.get("sent")),
+            delivered_at=journey_at(ws, seen.get("delivered")),
+            read_at=journey_at(ws, seen.get("read")),
         )  # fmt: skip
         out.append((m, row))
     return out
@@ -120,3 +126,42 @@ def contact_row(fact: ContactFact) -> ContactRow:
         channel=fact.channel, key=fact.key, journey_id=fact.journey_id, version=fact.version,
         group=fact.group,
     )  # fmt: skip
+
+
+def optouts_of_customers(customer_ids: Iterable[int]) -> dict[int, list[OptOutRow]]:
+    """Consent withdrawals of these customers (any workspace: customers belong to one)."""
+    out: dict[int, list[OptOutRow]] = defaultdict(list)
+    for entry_id, workspace_id, customer_id, channel, at in ConsentEntry.objects.filter(
+        customer_id__in=list(customer_ids), status="withdrawn"
+    ).values_list("id", "workspace_id", "customer_id", "channel", "at"):
+        out[customer_id].append(
+            OptOutRow(entry_id, customer_id, channel, journey_at(workspace_id, at))
+        )
+    return out
+
+
+def touches_of_customers(customer_ids: Iterable[int]) -> dict[int, list[MessageRow]]:
+    """Every message of these customers as a light row (status as it stands now), for
+    attributing their opt-outs to the last message before them."""
+    out: dict[int, list[MessageRow]] = defaultdict(list)
+    customer_ids = list(customer_ids)
+    if not customer_ids:
+        return out
+    rows = Message.objects.filter(customer_id__in=customer_ids).values_list(
+        "id", "workspace_id", "customer_id", "channel", "status", "run_id", "node_id",
+        "created_at", "sent_at",
+    )  # fmt: skip
+    for pk, ws, customer_id, channel, status, run_id, node_id, created_at, sent_at in rows:
+        out[customer_id].append(
+            MessageRow(
+                message_id=pk,
+                customer_id=customer_id,
+                channel=channel,
+                created_at=created_at,
+                statuses=frozenset({status}),
+                run_id=run_id,
+                node_id=node_id if run_id else "",
+                sent_at=journey_at(ws, sent_at),
+            )  # fmt: skip
+        )
+    return out

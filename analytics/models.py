@@ -57,6 +57,62 @@ class RollupCell(models.Model):
         return f"{self.metric}[{self.dim}]@{self.hour:%Y-%m-%d %H}={self.count}"
 
 
+class DailyCell(models.Model):
+    """``RollupCell`` summed per day of the workspace's time zone (the day its hour starts in):
+    what the dashboards' date ranges read, 24 times fewer rows than hours. Kept by the same job
+    in the same transaction; ``daily_cells_rebuild`` recomputes it (after a time zone change)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    journey_id = models.BigIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
+    node_id = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(max_length=16, blank=True)
+    day = models.DateField()
+    metric = models.CharField(max_length=32)
+    dim = models.CharField(max_length=120, blank=True)
+    count = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "workspace",
+                    "journey_id",
+                    "version",
+                    "node_id",
+                    "channel",
+                    "day",
+                    "metric",
+                    "dim",
+                ],
+                name="daily_cell_unique",
+            )  # fmt: skip
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "metric", "day"], name="daily_ws_metric_day"),
+            # Covering: a journey dashboard's one query reads this index only (3x on SQLite).
+            models.Index(
+                fields=[
+                    "workspace",
+                    "journey_id",
+                    "metric",
+                    "day",
+                    "version",
+                    "node_id",
+                    "channel",
+                    "dim",
+                    "count",
+                    "amount",
+                ],
+                name="daily_journey_cover",
+            ),  # fmt: skip
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}[{self.dim}]@{self.day}={self.count}"
+
+
 class RunFact(models.Model):
     """What one run contributed, plus the flags a drill-down filters on."""
 
@@ -71,12 +127,19 @@ class RunFact(models.Model):
     completed = models.BooleanField(default=False)
     digital = models.BooleanField(default=False)
     escalated = models.BooleanField(default=False)
+    opted_out = models.BooleanField(default=False)
     last_node = models.CharField(max_length=64, blank=True)
     contrib = models.JSONField(default=list)
 
     class Meta:
         indexes = [
             models.Index(fields=["journey_id", "entered_at"], name="runfact_journey_entered"),
+            # The opt-out drill-down: ~0.5 % of runs, found without walking the journey's runs.
+            models.Index(
+                fields=["journey_id", "entered_at"],
+                condition=models.Q(opted_out=True),
+                name="runfact_optout",
+            ),
         ]
 
     def __str__(self) -> str:

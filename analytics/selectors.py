@@ -9,11 +9,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from analytics.cells import MONEY_SCALE
-from analytics.metrics import Ratio, percentile_from_histogram, two_proportion_z, uplift
-from analytics.models import RollupCell
+from analytics.metrics import (
+    Ratio,
+    percentile_from_histogram,
+    two_proportion_z,
+    uplift,
+    wilson_interval,
+)
+from analytics.models import DailyCell
+from journeys.clock import clock_now
 from journeys.models import Journey, JourneyVersion
 
 RATE_METRICS = (
@@ -54,10 +61,15 @@ class Filters:
         return urlencode(params)
 
 
+def journey_today(workspace, tz: ZoneInfo) -> date:
+    """Today on the workspace's journey clock (days ahead of the calendar on the demo)."""
+    return clock_now(workspace).astimezone(tz).date()
+
+
 def filters_parse(params, workspace, today: date | None = None) -> tuple[Filters, dict[str, str]]:
     """Read from/to (YYYY-MM-DD) and version; on bad input keep the default and name the fix."""
     tz = ZoneInfo(workspace.timezone or "Asia/Kolkata")
-    today = today or datetime.now(tz).date()
+    today = today or journey_today(workspace, tz)
     errors: dict[str, str] = {}
     last = _date(params.get("to"), today, "to", errors)
     first = _date(params.get("from"), last - timedelta(days=DEFAULT_DAYS - 1), "from", errors)
@@ -87,16 +99,17 @@ def _date(raw: str | None, default: date, name: str, errors: dict) -> date:
 def cell_sums(
     workspace, metrics, *, by=("metric", "dim"), journey_id=None, filters=None, since=None
 ) -> dict[tuple, tuple[int, int]]:
-    """Sum count and amount of cells grouped by ``by`` (rollup rows only)."""
-    qs = RollupCell.objects.filter(workspace=workspace, metric__in=list(metrics))
+    """Sum count and amount of daily cells grouped by ``by`` (rollup rows only); ``since`` is
+    a first day. Days are the workspace's, so a date range reads whole days."""
+    qs = DailyCell.objects.filter(workspace=workspace, metric__in=list(metrics))
     if journey_id is not None:
         qs = qs.filter(journey_id=journey_id)
     if filters is not None:
-        qs = qs.filter(hour__gte=filters.start, hour__lt=filters.end)
+        qs = qs.filter(day__gte=filters.first, day__lte=filters.last)
         if filters.version:
             qs = qs.filter(version=filters.version)
     if since is not None:
-        qs = qs.filter(hour__gte=since)
+        qs = qs.filter(day__gte=since)
     rows = qs.values(*by).annotate(c=Sum("count"), a=Sum("amount")).order_by()
     return {tuple(r[k] for k in by): (r["c"] or 0, r["a"] or 0) for r in rows}
 
@@ -138,18 +151,22 @@ def daily_rates(
     """The three journey-level rates per local day (cohort of the day's entries)."""
     tz = tz or ZoneInfo(workspace.timezone or "Asia/Kolkata")
     if filters is None:
-        today = datetime.now(tz).date()
+        today = journey_today(workspace, tz)
         filters = Filters(today - timedelta(days=days - 1), today, None, tz)
     sums = cell_sums(
         workspace,
         RATE_METRICS,
-        by=("metric", "dim", "hour"),
+        by=("metric", "dim", "day"),
         journey_id=journey_id,
         filters=filters,
     )
+    return rates_per_day(sums, filters)
+
+
+def rates_per_day(sums: dict, filters: Filters) -> list[tuple[date, Rates]]:
+    """Sums keyed (metric, dim, day) as the three rates for every day of the range."""
     per_day: dict[date, dict] = defaultdict(lambda: defaultdict(lambda: (0, 0)))
-    for (metric, dim, hour), (count, amount) in sums.items():
-        day = hour.astimezone(tz).date()
+    for (metric, dim, day), (count, amount) in sums.items():
         c, a = per_day[day][(metric, dim)]
         per_day[day][(metric, dim)] = (c + count, a + amount)
     out, day = [], filters.first
@@ -177,7 +194,7 @@ class Overview:
 
 def overview(workspace) -> Overview:
     tz = ZoneInfo(workspace.timezone or "Asia/Kolkata")
-    today = datetime.combine(datetime.now(tz).date(), time.min, tz)
+    today = journey_today(workspace, tz)
     open_runs = cell_sums(workspace, ["run.open"], by=("metric",))
     today_sums = cell_sums(
         workspace, ["msg.created", "msg.cost"], by=("metric", "channel", "dim"), since=today
@@ -256,14 +273,51 @@ class JourneyStats:
     arms: list[dict]
     trend: list[tuple[date, Rates]]
     open_runs: int = 0
+    optout: Ratio = field(default_factory=lambda: Ratio(0, 0))
 
 
-JOURNEY_METRICS = (*RATE_METRICS, "run.cost", "run.ttc", "run.open")
+JOURNEY_METRICS = (*RATE_METRICS, "run.cost", "run.ttc", "run.open", "run.sent", "run.optout")
+
+
+class JourneyCells:
+    """Every daily cell of one journey in the date range (all versions), read in one query and
+    summed in memory by each part of the dashboard: one index range scan per page view instead
+    of one per chart. Breakdown rows (provider, template, language) of messages are left out."""
+
+    COLUMNS = ("version", "node_id", "channel", "day", "metric", "dim")
+    METRICS = (*JOURNEY_METRICS, "node.reached", "node.ended", "msg.created", "msg.cost",
+               "arm.enrolled", "arm.completed")  # fmt: skip
+
+    def __init__(self, journey: Journey, filters: Filters) -> None:
+        self.version = filters.version
+        self.rows = list(
+            DailyCell.objects.filter(
+                workspace_id=journey.workspace_id, journey_id=journey.pk,
+                metric__in=self.METRICS, day__gte=filters.first, day__lte=filters.last,
+            )
+            .filter(Q(dim="") | ~Q(metric__in=("msg.created", "msg.cost")))
+            .values_list(*self.COLUMNS)
+            .annotate(c=Sum("count"), a=Sum("amount"))
+            .order_by()
+        )  # fmt: skip
+
+    def sums(self, metrics, by=("metric", "dim"), *, versioned: bool = True) -> dict:
+        """Like ``cell_sums`` for this journey and range (``versioned``: the version filter)."""
+        wanted, at = set(metrics), [self.COLUMNS.index(b) for b in by]
+        out: dict[tuple, list[int]] = {}
+        for row in self.rows:
+            if row[4] not in wanted or (versioned and self.version and row[0] != self.version):
+                continue
+            key = tuple(row[i] for i in at)
+            cell = out.setdefault(key, [0, 0])
+            cell[0] += row[6] or 0
+            cell[1] += row[7] or 0
+        return {k: (c, a) for k, (c, a) in out.items()}
 
 
 def journey_stats(journey: Journey, filters: Filters) -> JourneyStats:
-    ws = journey.workspace
-    sums = cell_sums(ws, JOURNEY_METRICS, journey_id=journey.pk, filters=filters)
+    cells = JourneyCells(journey, filters)
+    sums = cells.sums(JOURNEY_METRICS)
     rates = rates_of(sums)
     cost = (
         sum(a for (m, d), (_, a) in sums.items() if m == "run.cost" and d == "treatment")
@@ -277,24 +331,25 @@ def journey_stats(journey: Journey, filters: Filters) -> JourneyStats:
         ttc_median=percentile_from_histogram(histogram, 0.5),
         ttc_p90=percentile_from_histogram(histogram, 0.9),
         uplift=uplift(rates.completion, rates.holdout),
-        funnel=journey_funnel(journey, filters),
-        mix=channel_mix(journey, filters),
-        cost_breakdown=cost_breakdown(journey, filters),
-        versions=version_rows(journey, filters),
-        arms=arm_rows(journey, filters),
-        trend=daily_rates(ws, journey_id=journey.pk, filters=filters, tz=filters.tz),
+        funnel=journey_funnel(journey, filters, cells),
+        mix=channel_mix(cells),
+        cost_breakdown=cost_breakdown(cells),
+        versions=version_rows(cells),
+        arms=arm_rows(cells),
+        trend=rates_per_day(cells.sums(RATE_METRICS, ("metric", "dim", "day")), filters),
         open_runs=sum(c for (m, _), (c, _) in sums.items() if m == "run.open"),
+        optout=optout_of(sums),
     )
 
 
-def journey_funnel(journey: Journey, filters: Filters) -> list[dict]:
-    sums = cell_sums(
-        journey.workspace,
-        ["node.reached", "node.ended"],
-        by=("metric", "node_id"),
-        journey_id=journey.pk,
-        filters=filters,
-    )
+def optout_of(sums: dict) -> Ratio:
+    """Treatment runs with an opt-out attributed to their messages / treatment runs that sent
+    (docs/metrics.md, "Journey opt-out rate"), from sums keyed (metric, dim)."""
+    return Ratio(_count(sums, "run.optout", "treatment"), _count(sums, "run.sent", "treatment"))
+
+
+def journey_funnel(journey: Journey, filters: Filters, cells: JourneyCells) -> list[dict]:
+    sums = cells.sums(["node.reached", "node.ended"], ("metric", "node_id"))
     order = node_order(journey, filters.version)
     known = {n for n, _ in order}
     order += [(n, n) for (m, n) in sorted(sums) if m == "node.reached" and n not in known]
@@ -313,14 +368,8 @@ def journey_funnel(journey: Journey, filters: Filters) -> list[dict]:
     return rows
 
 
-def channel_mix(journey: Journey, filters: Filters) -> dict[str, dict[str, int]]:
-    sums = cell_sums(
-        journey.workspace,
-        ["msg.created"],
-        by=("node_id", "channel", "dim"),
-        journey_id=journey.pk,
-        filters=filters,
-    )
+def channel_mix(cells: JourneyCells) -> dict[str, dict[str, int]]:
+    sums = cells.sums(["msg.created"], ("node_id", "channel", "dim"))
     out: dict[str, dict[str, int]] = defaultdict(dict)
     for (node, channel, dim), (count, _) in sorted(sums.items()):
         if not dim:
@@ -328,26 +377,14 @@ def channel_mix(journey: Journey, filters: Filters) -> dict[str, dict[str, int]]
     return dict(out)
 
 
-def cost_breakdown(journey: Journey, filters: Filters) -> list[tuple[str, str, float]]:
-    sums = cell_sums(
-        journey.workspace,
-        ["msg.cost"],
-        by=("node_id", "channel", "dim"),
-        journey_id=journey.pk,
-        filters=filters,
-    )
+def cost_breakdown(cells: JourneyCells) -> list[tuple[str, str, float]]:
+    sums = cells.sums(["msg.cost"], ("node_id", "channel", "dim"))
     return [(n, ch, a / MONEY_SCALE) for (n, ch, d), (_, a) in sorted(sums.items()) if not d]
 
 
-def version_rows(journey: Journey, filters: Filters) -> list[dict]:
-    unversioned = Filters(filters.first, filters.last, None, filters.tz)
-    sums = cell_sums(
-        journey.workspace,
-        JOURNEY_METRICS,
-        by=("version", "metric", "dim"),
-        journey_id=journey.pk,
-        filters=unversioned,
-    )
+def version_rows(cells: JourneyCells) -> list[dict]:
+    """Every version side by side (the version filter does not apply here)."""
+    sums = cells.sums(JOURNEY_METRICS, ("version", "metric", "dim"), versioned=False)
     per: dict[int, dict] = defaultdict(dict)
     for (version, metric, dim), value in sums.items():
         per[version][(metric, dim)] = value
@@ -366,14 +403,11 @@ def version_rows(journey: Journey, filters: Filters) -> list[dict]:
     return rows
 
 
-def arm_rows(journey: Journey, filters: Filters) -> list[dict]:
-    sums = cell_sums(
-        journey.workspace,
-        ["arm.enrolled", "arm.completed"],
-        by=("node_id", "dim", "metric"),
-        journey_id=journey.pk,
-        filters=filters,
-    )
+def arm_rows(cells: JourneyCells) -> list[dict]:
+    """Completion per arm of each split node, with its Wilson 95% interval; every arm after the
+    first (in port order) is compared with the first: the difference with Newcombe's interval
+    and a pooled two-proportion z-test."""
+    sums = cells.sums(["arm.enrolled", "arm.completed"], ("node_id", "dim", "metric"))
     rows = []
     for split in sorted({n for n, _, _ in sums}):
         ports = sorted({d for n, d, _ in sums if n == split})
@@ -385,8 +419,18 @@ def arm_rows(journey: Journey, filters: Filters) -> list[dict]:
         }
         base = ratios[ports[0]] if ports else None
         for port in ports:
-            test = two_proportion_z(ratios[port], base) if port != ports[0] and base else None
-            rows.append({"split": split, "arm": port, "ratio": ratios[port], "test": test})
+            ratio, compared = ratios[port], port != ports[0] and base is not None
+            rows.append(
+                {
+                    "split": split,
+                    "arm": port,
+                    "ratio": ratio,
+                    "ci": wilson_interval(ratio),
+                    "versus": ports[0] if compared else "",
+                    "difference": uplift(ratio, base) if compared else None,
+                    "test": two_proportion_z(ratio, base) if compared else None,
+                }
+            )
     return rows
 
 
@@ -420,17 +464,16 @@ class ChannelStats:
 
 
 def channel_stats(workspace, filters: Filters) -> ChannelStats:
-    sums = cell_sums(workspace, CHANNEL_STATES, by=("channel", "dim", "metric"), filters=filters)
-    rows: dict[tuple[str, str], ChannelRow] = {}
-    for (channel, dim, metric), (count, _) in sums.items():
-        row = rows.setdefault((channel, dim), ChannelRow(channel, dim))
-        setattr(row, metric.split(".", 1)[1], count)
-    extra = cell_sums(
-        workspace,
-        ["lat.delivered", "lat.read", "msg.cost", "consent.withdrawn", "msg.blocked"],
-        by=("channel", "metric", "dim"),
-        filters=filters,
+    others = ("lat.delivered", "lat.read", "msg.cost", "consent.withdrawn", "msg.blocked")
+    every = cell_sums(  # one scan of the range for the whole page
+        workspace, (*CHANNEL_STATES, *others), by=("channel", "metric", "dim"), filters=filters
     )
+    rows: dict[tuple[str, str], ChannelRow] = {}
+    for (channel, metric, dim), (count, _) in every.items():
+        if metric in CHANNEL_STATES:
+            row = rows.setdefault((channel, dim), ChannelRow(channel, dim))
+            setattr(row, metric.split(".", 1)[1], count)
+    extra = {k: v for k, v in every.items() if k[1] in others}
     latency = []
     for (channel, metric, dim), (count, amount) in sorted(extra.items()):
         if metric.startswith("lat."):

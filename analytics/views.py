@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import plotly
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -74,6 +73,7 @@ def journey_dashboard(request: HttpRequest, journey_id: int) -> HttpResponse:
         "cost": figures.cost(stats.cost_breakdown),
         "versions": figures.versions(stats.versions),
         "uplift": figures.uplift(stats.uplift),
+        "arms": figures.arms(stats.arms),
     }
     context = {
         "journey": journey,
@@ -87,7 +87,7 @@ def journey_dashboard(request: HttpRequest, journey_id: int) -> HttpResponse:
         ),
         "drill": {
             m: drill(m)
-            for m in ("enrolled", "completed", "holdout", "escalated", "digital", "open")
+            for m in ("enrolled", "completed", "holdout", "escalated", "digital", "optout", "open")
         },
     }
     tables = journey_tables(stats, drill)
@@ -120,7 +120,7 @@ def journey_customers(request: HttpRequest, journey_id: int) -> HttpResponse:
     table = drilldown.drill_table(qs if request.GET.get("format") == "csv" else qs[:0])
     if request.GET.get("format") == "csv":
         return table.csv_response(f"journey-{journey.pk}-{metric}")
-    page = Paginator(qs, DRILL_PAGE).get_page(request.GET.get("page"))
+    page = drilldown.drill_page(qs, request.GET.get("page"), DRILL_PAGE)
     context = {
         "journey": journey,
         "filters": filters,

@@ -1,11 +1,12 @@
 """The incremental rollup job: exact, idempotent, equal to a from-scratch rebuild."""
 
 import random
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from analytics.models import RollupCell, RunFact, Watermark
-from analytics.rollups import rollups_rebuild, rollups_update
+from analytics.models import DailyCell, RollupCell, RunFact, Watermark
+from analytics.rollups import daily_cells_rebuild, rollups_rebuild, rollups_update
 from tests.analytics.factories import (
     consent_make,
     customer_make,
@@ -30,6 +31,25 @@ def snapshot(workspace) -> dict:
         for c in RollupCell.objects.filter(workspace=workspace)
         if c.count or c.amount
     }
+
+
+def daily_snapshot(workspace) -> dict:
+    return {
+        (c.journey_id, c.version, c.node_id, c.channel, c.day, c.metric, c.dim): (c.count, c.amount)
+        for c in DailyCell.objects.filter(workspace=workspace)
+        if c.count or c.amount
+    }
+
+
+def hourly_per_day(workspace) -> dict:
+    """The hourly cells summed per day of the workspace's zone that each hour starts in."""
+    tz = ZoneInfo(workspace.timezone)
+    out: dict = {}
+    for (j, v, n, ch, hour, m, d), (count, amount) in snapshot(workspace).items():
+        key = (j, v, n, ch, hour.astimezone(tz).date(), m, d)
+        c, a = out.get(key, (0, 0))
+        out[key] = (c + count, a + amount)
+    return {k: v for k, v in out.items() if v != (0, 0)}
 
 
 def cell(workspace, metric, dim="", **filters) -> int:
@@ -180,8 +200,33 @@ def test_incremental_rollups_equal_a_rebuild_from_scratch_after_a_random_workloa
     incremental = snapshot(workspace)
     flags = sorted(RunFact.objects.values_list("run_id", "completed", "digital", "escalated"))
     assert incremental  # the workload produced something to compare
+    daily = daily_snapshot(workspace)
+    assert daily == hourly_per_day(workspace)
     rollups_rebuild(workspace)
     assert snapshot(workspace) == incremental
+    assert daily_snapshot(workspace) == daily
     assert (
         sorted(RunFact.objects.values_list("run_id", "completed", "digital", "escalated")) == flags
     )
+
+
+def test_daily_cells_follow_the_workspace_time_zone_and_rebuild_after_it_changes(workspace):
+    journey = journey_make(workspace)
+    # 18:00 UTC is 23:30 in Kolkata (that day); 19:00 UTC is 00:30 the next day there.
+    run_make(journey, customer_make(workspace, 1), hours=9)  # T0 09:00 UTC + 9 h = 18:00 UTC
+    run_make(journey, customer_make(workspace, 2), hours=10)
+    rollups_update()
+    days = {
+        c.day.isoformat(): c.count
+        for c in DailyCell.objects.filter(workspace=workspace, metric="run.enrolled")
+    }
+    assert days == {"2026-03-02": 1, "2026-03-03": 1}
+    workspace.timezone = "UTC"
+    workspace.save()
+    daily_cells_rebuild(workspace)
+    days = {
+        c.day.isoformat(): c.count
+        for c in DailyCell.objects.filter(workspace=workspace, metric="run.enrolled")
+    }
+    assert days == {"2026-03-02": 2}
+    assert daily_snapshot(workspace) == hourly_per_day(workspace)

@@ -10,6 +10,7 @@ from analytics.exports import csv_cell, csv_text
 from analytics.rollups import rollups_update
 from tests.analytics.factories import (
     at,
+    consent_make,
     customer_make,
     event_make,
     journey_make,
@@ -178,3 +179,82 @@ def test_channel_dashboard_reports_rates_latency_and_cost(client_as, loan_journe
     response = client_as("viewer").get(f"/analytics/channels/?{RANGE}&format=csv&table=cost")
     assert "whatsapp,1.5" in response.content.decode()
     assert at(0).year == 2026
+
+
+@pytest.fixture
+def split_journey(workspace):
+    """Arm a: 2 of 3 runs complete; arm b: 0 of 3; one arm-a customer opts out of SMS."""
+    journey = journey_make(workspace, "Card activation")
+    for n in range(6):
+        arm = "a" if n < 3 else "b"
+        customer = customer_make(workspace, 10 + n)
+        run = run_make(journey, customer, hours=n, key=f"K{n}", status="waiting")
+        step_make(run, "trigger", kind="trigger.event", hours=n)
+        step_make(run, "ab", kind="split", port=arm, hours=n)
+        step_make(run, "sms", hours=n)
+        status_make(message_make(customer, run=run, node="sms", channel="sms", hours=n), "sent", n)
+        if arm == "a" and n < 2:
+            step_make(run, "goal", kind="goal", port="", hours=n + 1)
+            run_end(run, "completed", n + 1, goal=True)
+    consent_make(journey.runs.get(correlation_value="K2").customer, "sms", hours=4)
+    rollups_update()
+    return journey
+
+
+def test_ab_arms_are_compared_with_interval_and_significance_in_chart_table_and_csv(
+    client_as, split_journey
+):
+    client = client_as("viewer")
+    html = client.get(f"/analytics/journeys/{split_journey.pk}/?{RANGE}").content.decode()
+    assert 'data-chart="arms"' in html
+    response = client.get(f"/analytics/journeys/{split_journey.pk}/?{RANGE}&format=csv&table=arms")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:8] == ["split", "arm", "completed", "of", "rate", "95% CI", "versus",
+                           "difference (pts)"]  # fmt: skip
+    a, b = rows[1], rows[2]
+    assert a == ["ab", "a", "2", "3", "66.7%", "20.8% to 93.9%", "", "", "", "", "", "", ""]
+    # b against a: pooled p = 1/3, z = -0.667 / sqrt(1/3 * 2/3 * 2/3) = -1.732, p = 0.0833;
+    # Newcombe: -66.7 - sqrt(0 + (93.85 - 66.67)^2) and -66.7 + sqrt(56.15^2 + (66.67 - 20.77)^2)
+    assert b == ["ab", "b", "0", "3", "0.0%", "0.0% to 56.1%", "a", "-66.7", "-93.9", "5.9",
+                 "-1.732", "0.0833", "no"]  # fmt: skip
+
+
+def test_journey_opt_out_rate_is_shown_exported_and_drills_to_the_customer(
+    client_as, split_journey
+):
+    client = client_as("viewer")
+    html = client.get(f"/analytics/journeys/{split_journey.pk}/?{RANGE}").content.decode()
+    assert 'data-testid="optout-rate">16.7%<' in html  # 1 of 6 runs that sent
+    response = client.get(f"/analytics/journeys/{split_journey.pk}/?{RANGE}&format=csv&table=rates")
+    assert "Opt-outs (treatment runs that sent),1,6,16.7%" in response.content.decode()
+    drill = client.get(
+        f"/analytics/journeys/{split_journey.pk}/customers/?{RANGE}&metric=optout"
+    ).content.decode()
+    assert "Customer 12" in drill and "Customer 11" not in drill
+
+
+def test_drill_down_pages_without_counting_every_run(client_as, loan_journey, monkeypatch):
+    monkeypatch.setattr("analytics.views.DRILL_PAGE", 2)
+    client = client_as("viewer")
+    url = f"/analytics/journeys/{loan_journey.pk}/customers/?{RANGE}&metric=enrolled"
+    first = client.get(url).content.decode()  # 3 treatment runs, newest first
+    assert "Customer 2" in first and "Customer 1" in first and "Customer 0" not in first
+    assert "page=2" in first and "Page 1" in first
+    second = client.get(url + "&page=2").content.decode()
+    assert "Customer 0" in second and "Customer 2" not in second and "page=3" not in second
+    assert "Customer 2" in client.get(url + "&page=x").content.decode()  # bad page: the first
+
+
+def test_journey_dashboard_sums_its_cells_in_one_query_and_never_scans_sources(
+    client_as, loan_journey
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as("viewer")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/analytics/journeys/{loan_journey.pk}/?{RANGE}").status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum("analytics_dailycell" in s for s in sql) == 1
+    for source in ('journeys_run"', 'channels_app_message"', 'console_event"', "journeys_step"):
+        assert not any(f'FROM "{source}' in s for s in sql), source

@@ -34,6 +34,7 @@ def _journey(workspace):
         customer = customer_make(workspace, n, phone=f"+91981234567{n}")
         run = run_make(journey, customer, hours=n, key=f"L{n}", status="waiting")
         step_make(run, "trigger", kind="trigger.event", hours=n)
+        step_make(run, "ab", kind="split", port="ab"[n % 2], hours=n)
         step_make(run, "wa", hours=n)
         status_make(message_make(customer, run=run, node="wa", hours=n, cost="0.5"), "sent", n)
         if n == 0:
@@ -54,6 +55,7 @@ def test_journey_dashboard_draws_charts_updates_live_and_exports_csv(
     page.goto(f"/analytics/journeys/{journey.pk}/?{RANGE}")
     page.wait_for_selector("[data-chart=funnel][data-drawn=yes] .main-svg")
     page.wait_for_selector("[data-chart=trend][data-drawn=yes] .main-svg")
+    page.wait_for_selector("[data-chart=arms][data-drawn=yes] .main-svg")  # A/B arms with CIs
     page.wait_for_selector("body[data-live='on']")
     rate = page.get_by_test_id("escalation-rate")
     assert rate.inner_text() == "0.0%"
