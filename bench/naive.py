@@ -61,6 +61,8 @@ def environment(database: str, workers: int) -> dict:
     env["Q_WORKERS"] = str(workers)
     env.setdefault("BENCH_SQLITE", "bench-naive.sqlite3")
     env.pop("REDIS_URL", None)  # the database broker, as in Sangam's embedded default
+    if database == "sqlite":  # the scratch file, never a DATABASE_URL of the caller's
+        env.pop("DATABASE_URL", None)
     return env
 
 
