@@ -19,6 +19,21 @@ def sqlite_bench_path() -> Path:
     return ROOT / "var" / os.environ.get("BENCH_SQLITE", "bench.sqlite3")
 
 
+def postgres_ensure(url: str) -> None:
+    """Create the scratch PostgreSQL database of ``url`` when it does not exist yet."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if name in ("", "test", "postgres"):
+        raise SystemExit(f"--database {url}: name a scratch database such as sangam_bench_load")
+    command = ["createdb", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
+               "-U", parts.username or "postgres", name]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode != 0 and "already exists" not in out.stderr:
+        raise SystemExit(f"createdb {name} failed: {out.stderr.strip()}")
+
+
 def django_setup(database: str) -> None:
     """Point Django at a scratch database: a fresh SQLite file or the given PostgreSQL URL."""
     sys.path.insert(0, str(ROOT))
@@ -29,6 +44,7 @@ def django_setup(database: str) -> None:
         os.environ["SQLITE_PATH"] = str(path)
         os.environ.pop("DATABASE_URL", None)
     else:
+        postgres_ensure(database)
         os.environ["DATABASE_URL"] = database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
     import django

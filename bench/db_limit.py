@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import ROOT, spread
+from common import ROOT, postgres_ensure, spread
 
 TABLE = "bench_limit_step"
 COLUMNS = "(run_id, node_id, kind, attempt, entered_at, left_at, port, reason, detail)"
@@ -54,6 +54,7 @@ class Driver:
         else:
             import psycopg
 
+            postgres_ensure(database)
             self.conn = psycopg.connect(database, autocommit=True)
             self.mark, pk, ts = "%s", "bigserial PRIMARY KEY", "timestamptz"
         self.execute(f"DROP TABLE IF EXISTS {TABLE}")

@@ -22,28 +22,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import ROOT
+from common import ROOT, postgres_ensure  # noqa: F401  (re-exported for the load benchmarks)
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def database_label(database: str) -> str:
     return "sqlite" if database == "sqlite" else "postgresql"
-
-
-def postgres_ensure(url: str) -> None:
-    """Create the scratch PostgreSQL database of ``url`` when it does not exist yet."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if name in ("", "test", "postgres"):
-        raise SystemExit(f"--database {url}: name a scratch database such as sangam_bench_load")
-    command = ["createdb", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
-               "-U", parts.username or "postgres", name]  # fmt: skip
-    out = subprocess.run(command, capture_output=True, text=True)
-    if out.returncode != 0 and "already exists" not in out.stderr:
-        raise SystemExit(f"createdb {name} failed: {out.stderr.strip()}")
 
 
 def free_port() -> int:
