@@ -32,7 +32,8 @@ import sys
 import time
 from datetime import timedelta
 
-from common import ROOT, results_write, spread
+from common import ROOT, results_write
+from peer_common import print_row, summary
 
 HERE = ROOT / "bench"
 SETTINGS = "naive_settings"
@@ -218,21 +219,6 @@ def main(argv=None) -> None:
     os.environ.setdefault("BENCH_SQLITE", "bench-naive.sqlite3")
     django_connect(args.database.split(",")[0])
     print(f"results: {results_write('naive', vars(args), figures)}")
-
-
-def summary(runs: list[dict]) -> dict:
-    return {
-        "steps_per_s": spread([r["steps_per_s"] for r in runs]),
-        "messages_per_s": spread([r["messages_per_s"] for r in runs]),
-        "wall_s": spread([r["wall_s"] for r in runs]),
-        "runs": runs,
-    }
-
-
-def print_row(key: str, f: dict) -> None:
-    s = f["steps_per_s"]
-    print(f"{key:<30} {s['median']:>9,.1f} {s['min']:>8,.1f} {s['max']:>8,.1f} "
-          f"{f['wall_s']['median']:>8.1f} {f['messages_per_s']['median']:>8,.1f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

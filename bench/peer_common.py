@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import random
 
+from common import spread
+
 HOUR_S = 3600.0
 READ_TIMEOUT_S = 24 * HOUR_S
 WHATSAPP_REACHABLE = 0.90
@@ -159,3 +161,19 @@ def parts_merge(peer: str, customers: int, reports: list[dict], **extra) -> dict
         peer=peer, customers=customers, workers=len(reports), steps=steps, messages=messages,
         wall_s=wall, peak_rss_mb=[r["peak_rss_mb"] for r in reports], **extra,
     )  # fmt: skip
+
+
+def summary(runs: list[dict]) -> dict:
+    """Median, min and max of a configuration's repeats."""
+    return {
+        "steps_per_s": spread([r["steps_per_s"] for r in runs]),
+        "messages_per_s": spread([r["messages_per_s"] for r in runs]),
+        "wall_s": spread([r["wall_s"] for r in runs]),
+        "runs": runs,
+    }
+
+
+def print_row(key: str, f: dict) -> None:
+    s = f["steps_per_s"]
+    print(f"{key:<30} {s['median']:>9,.1f} {s['min']:>8,.1f} {s['max']:>8,.1f} "
+          f"{f['wall_s']['median']:>8.1f} {f['messages_per_s']['median']:>8,.1f}", flush=True)  # fmt: skip

@@ -33,7 +33,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from common import ROOT, peak_rss_mb, results_write, spread
+from common import ROOT, peak_rss_mb, results_write
 from peer_common import (
     SMS_BODY,
     WHATSAPP_BODY,
@@ -41,6 +41,8 @@ from peer_common import (
     part_ready_wait,
     parts_merge,
     parts_run,
+    print_row,
+    summary,
     whatsapp_outcome,
 )
 
@@ -297,21 +299,6 @@ def main(argv=None) -> None:
     django_connect(args.database.split(",")[0])
     print(f"results: {results_write('peer_spiff', vars(args), figures)}")
     return None
-
-
-def summary(runs: list[dict]) -> dict:
-    return {
-        "steps_per_s": spread([r["steps_per_s"] for r in runs]),
-        "messages_per_s": spread([r["messages_per_s"] for r in runs]),
-        "wall_s": spread([r["wall_s"] for r in runs]),
-        "runs": runs,
-    }
-
-
-def print_row(key: str, f: dict) -> None:
-    s = f["steps_per_s"]
-    print(f"{key:<30} {s['median']:>9,.1f} {s['min']:>8,.1f} {s['max']:>8,.1f} "
-          f"{f['wall_s']['median']:>8.1f} {f['messages_per_s']['median']:>8,.1f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
