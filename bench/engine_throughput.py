@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from common import ROOT, results_write, spread
 
@@ -154,7 +155,9 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def _child(args, database: str, customers: int, workers: int) -> dict:
-    os.environ["BENCH_STATE"] = "sqlite" if database == "sqlite" else "postgresql"
+    # One state folder per scratch database, so that runs on different files never meet.
+    label = Path(os.environ.get("BENCH_SQLITE", "bench.sqlite3")).stem
+    os.environ["BENCH_STATE"] = f"sqlite-{label}" if database == "sqlite" else "postgresql"
     command = [sys.executable, str(HERE / "engine_throughput.py"), "--one", "--database", database,
                "--customers", str(customers), "--workers", str(workers)]  # fmt: skip
     if args.profile:
