@@ -75,6 +75,12 @@ def load(runs: int, start_delay_s: float, speed: float):
     run.refresh_from_db()
     base = start_delay_s * speed
     _copies(run, runs, workspace, t0, base)
+    # Fresh statistics, as autovacuum would gather them on a table loaded over hours: without
+    # them PostgreSQL plans the batch's per-customer reads as scans of the freshly loaded runs.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return workspace.pk, t0, base
 
 
