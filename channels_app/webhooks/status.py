@@ -152,15 +152,17 @@ def _messages_for_many(workspace, updates: list[StatusUpdate]) -> dict[tuple[str
     provider_ids = {u.provider_id for u in updates if u.provider_id}
     if not refs and not provider_ids:
         return {}
-    # One indexed read per key kind (an OR across the two columns scans the outbox).
-    base = Message.objects.select_related("customer", "workspace").filter(workspace=workspace)
-    if connection.vendor == "postgresql":
-        base = base.select_for_update(of=("self",))
-    rows = list(base.filter(idempotency_key__in=refs).order_by("id")) if refs else []
+    # One indexed read per key kind: an OR across the two columns, or an ORDER BY id (which
+    # SQLite answers by walking the workspace's messages in id order), scans the outbox.
+    base = Message.objects.select_related("customer", "workspace")
+    if connection.vendor == "postgresql":  # locked in id order, so two webhooks cannot deadlock
+        base = base.select_for_update(of=("self",)).order_by("id")
+    rows = list(base.filter(workspace=workspace, idempotency_key__in=refs)) if refs else []
     known = {m.provider_id for m in rows if m.provider_id}
     missing = provider_ids - known
     if missing:
-        rows += list(base.filter(provider_id__in=missing).order_by("id"))
+        found_by_id = base.filter(provider_id__in=missing)
+        rows += [m for m in found_by_id if m.workspace_id == workspace.pk]
     found: dict[tuple[str, str], Message] = {}
     by_pk: dict[int, Message] = {}
     for message in sorted(rows, key=lambda m: m.pk):  # the newest send with a provider id wins

@@ -273,7 +273,10 @@ def _inputs_for_events(
     customer_ids = {event.customer_id for event in events}
     open_runs = list(
         Run.objects.filter(
-            workspace=workspace, customer_id__in=customer_ids, status__in=OPEN_RUN_STATUSES
+            # The customers are this workspace's: filtering on the workspace too made SQLite
+            # walk all the workspace's runs instead of the (customer, status) index.
+            customer_id__in=customer_ids,
+            status__in=OPEN_RUN_STATUSES,
         ).values_list("id", "customer_id", "version_id", "enrol_key")
     )
     _graphs_load({version_id for _, _, version_id, _ in open_runs})
