@@ -33,7 +33,7 @@ import time
 from datetime import timedelta
 
 from common import ROOT, results_write
-from peer_common import print_row, summary
+from peer_common import peer_parser, print_row, summary
 
 HERE = ROOT / "bench"
 SETTINGS = "naive_settings"
@@ -41,15 +41,9 @@ ENROL_CHUNK = 500
 
 
 def _args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = peer_parser(
+        __doc__, workers="1,2", workers_help="comma-separated django-q2 worker counts"
     )
-    parser.add_argument("--customers", default="2000", help="comma-separated sizes")
-    parser.add_argument("--workers", default="1,2", help="comma-separated django-q2 worker counts")
-    parser.add_argument(
-        "--database", default="sqlite", help="comma-separated: sqlite, postgres URLs"
-    )
-    parser.add_argument("--repeats", type=int, default=1, help="runs per configuration (median)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 

@@ -12,6 +12,7 @@ same outcome for the same customer.
 
 from __future__ import annotations
 
+import argparse
 import random
 
 from common import spread
@@ -177,3 +178,17 @@ def print_row(key: str, f: dict) -> None:
     s = f["steps_per_s"]
     print(f"{key:<30} {s['median']:>9,.1f} {s['min']:>8,.1f} {s['max']:>8,.1f} "
           f"{f['wall_s']['median']:>8.1f} {f['messages_per_s']['median']:>8,.1f}", flush=True)  # fmt: skip
+
+
+def peer_parser(doc: str | None, *, workers: str, workers_help: str) -> argparse.ArgumentParser:
+    """The options every peer benchmark shares (sizes, workers, databases, repeats)."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", default="2000", help="comma-separated sizes")
+    parser.add_argument("--workers", default=workers, help=workers_help)
+    parser.add_argument(
+        "--database", default="sqlite", help="comma-separated: sqlite, postgres URLs"
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="runs per configuration (median)")
+    return parser

@@ -41,6 +41,7 @@ from peer_common import (
     part_ready_wait,
     parts_merge,
     parts_run,
+    peer_parser,
     print_row,
     summary,
     whatsapp_outcome,
@@ -62,15 +63,7 @@ TABLES = (
 
 
 def _args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--customers", default="2000", help="comma-separated sizes")
-    parser.add_argument("--workers", default="1", help="comma-separated process counts")
-    parser.add_argument(
-        "--database", default="sqlite", help="comma-separated: sqlite, postgres URLs"
-    )
-    parser.add_argument("--repeats", type=int, default=1, help="runs per configuration (median)")
+    parser = peer_parser(__doc__, workers="1", workers_help="comma-separated process counts")
     parser.add_argument("--part", type=int, default=-1, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
