@@ -291,11 +291,6 @@ def _mark_sending(ready: list[tuple[Message, ProviderAccount | None]], now: date
     )
 
 
-def message_send(message_id: int, *, worker: str, now: datetime, adapters: Adapters) -> bool:
-    """Send one claimed message; True when the provider took it."""
-    return messages_send([message_id], worker=worker, now=now, adapters=adapters) == 1
-
-
 def _permanent(message: Message, account, exc: PermanentError, now: datetime) -> None:
     with transaction.atomic():
         message_outcome_record(

@@ -106,13 +106,6 @@ def send_results_record(
     return len(answered)
 
 
-def simulated_outcomes_plan(
-    message: Message, outbound: OutboundMessage, provider_id: str, now: datetime
-) -> None:
-    """Store the simulator's plan as due rows; a sweep posts them to our simulator webhook."""
-    simulated_outcomes_plan_many([(message, outbound, provider_id)], now)
-
-
 def simulated_outcomes_plan_many(
     sends: list[tuple[Message, OutboundMessage, str]], now: datetime
 ) -> None:
