@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from analytics.clocks import journey_at
 from analytics.metrics import ContactRow, MessageRow, RunRow
@@ -40,92 +41,111 @@ def contact_kind(name: str, props: dict) -> tuple[str, str] | None:
     return None
 
 
-def runs_load(run_ids: Iterable[int]) -> dict[int, tuple[Run, RunRow]]:
-    runs = {
-        r.pk: r
-        for r in Run.objects.filter(pk__in=list(run_ids)).select_related("version").only(
+class LoadedRun(NamedTuple):
+    workspace_id: int
+    row: RunRow
+
+
+class LoadedMessage(NamedTuple):
+    workspace_id: int
+    failure: str  # the provider's error code, else its reason
+    row: MessageRow
+
+
+def runs_load(run_ids: Iterable[int]) -> dict[int, LoadedRun]:
+    """Runs with the nodes they stepped through, as value rows (no model instances: the rollup
+    job reads thousands per chunk)."""
+    runs = list(
+        Run.objects.filter(pk__in=list(run_ids)).values_list(
             "id", "workspace_id", "journey_id", "customer_id", "status", "entered_at", "ended_at",
             "holdout", "goal_reached_at", "version__number",
         )
-    }  # fmt: skip
+    )  # fmt: skip
     steps: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
     for run_id, node_id, kind, port in (
-        Step.objects.filter(run_id__in=list(runs))
+        Step.objects.filter(run_id__in=[r[0] for r in runs])
         .order_by("run_id", "entered_at", "id")
         .values_list("run_id", "node_id", "kind", "port")
     ):
         steps[run_id].append((node_id, kind, port))
     out = {}
-    for run_id, run in runs.items():
+    for run_id, ws, journey_id, customer_id, status, entered, ended, holdout, goal, number in runs:
         mine = steps.get(run_id, [])
         row = RunRow(
-            run_id=run_id, customer_id=run.customer_id, journey_id=run.journey_id,
-            version=run.version.number, status=run.status, entered_at=run.entered_at,
-            holdout=run.holdout, ended_at=run.ended_at, goal_reached_at=run.goal_reached_at,
-            nodes=tuple(n for n, _, _ in mine),
+            run_id=run_id, customer_id=customer_id, journey_id=journey_id, version=number,
+            status=status, entered_at=entered, holdout=holdout, ended_at=ended,
+            goal_reached_at=goal, nodes=tuple(n for n, _, _ in mine),
             arms=tuple((n, p) for n, k, p in mine if k == "split" and p),
         )  # fmt: skip
-        out[run_id] = (run, row)
+        out[run_id] = LoadedRun(ws, row)
     return out
 
 
-def messages_load(
-    *, ids: Iterable[int] = (), run_ids: Iterable[int] = ()
-) -> list[tuple[Message, MessageRow]]:
+MESSAGE_FIELDS = (
+    "id", "workspace_id", "customer_id", "channel", "provider_kind", "template_key", "language",
+    "status", "decision_reason", "cost", "run_id", "node_id", "created_at", "sent_at",
+    "error_code", "error_reason",
+)  # fmt: skip
+
+
+def messages_load(*, ids: Iterable[int] = (), run_ids: Iterable[int] = ()) -> list[LoadedMessage]:
     """Messages by id or by run, with the statuses they reached and when."""
-    qs = Message.objects.only(
-        "id", "workspace_id", "customer_id", "channel", "provider_kind", "template_key",
-        "language", "status", "decision_reason", "cost", "run_id", "node_id", "created_at",
-        "sent_at", "error_code", "error_reason",
-    )  # fmt: skip
     ids, run_ids = list(ids), list(run_ids)
-    messages = list(qs.filter(pk__in=ids)) if ids else []
+    found: dict[int, tuple] = {}
+    if ids:
+        found.update(
+            (r[0], r) for r in Message.objects.filter(pk__in=ids).values_list(*MESSAGE_FIELDS)
+        )
     if run_ids:
-        messages += list(qs.filter(run_id__in=run_ids))
-    messages = list({m.pk: m for m in messages}.values())
+        found.update(
+            (r[0], r)
+            for r in Message.objects.filter(run_id__in=run_ids).values_list(*MESSAGE_FIELDS)
+        )
     changes: dict[int, dict[str, object]] = defaultdict(dict)
     for message_id, status, at in MessageStatusChange.objects.filter(
-        message_id__in=[m.pk for m in messages]
+        message_id__in=list(found)
     ).values_list("message_id", "status", "at"):
         changes[message_id][status] = at
-    versions = dict(
-        Run.objects.filter(pk__in={m.run_id for m in messages if m.run_id}).values_list(
-            "id", "version__number"
-        )
-    )
-    journeys = dict(Run.objects.filter(pk__in=list(versions)).values_list("id", "journey_id"))
+    runs = {
+        run_id: (journey_id, version)
+        for run_id, journey_id, version in Run.objects.filter(
+            pk__in={r[10] for r in found.values() if r[10]}
+        ).values_list("id", "journey_id", "version__number")
+    }
     out = []
-    for m in messages:
-        seen = changes.get(m.pk, {})
-        ws = m.workspace_id
+    for (
+        pk, ws, customer_id, channel, provider, template, language, status, reason, cost,
+        run_id, node_id, created_at, sent_at, error_code, error_reason,
+    ) in found.values():  # fmt: skip
+        seen = changes.get(pk, {})
+        in_run = run_id in runs
+        journey_id, version = runs.get(run_id, (0, 0))
         row = MessageRow(
-            message_id=m.pk, customer_id=m.customer_id, channel=m.channel,
-            created_at=m.created_at, statuses=frozenset({*seen, m.status}), run_id=m.run_id,
-            journey_id=journeys.get(m.run_id, 0), version=versions.get(m.run_id, 0),
-            node_id=m.node_id if m.run_id in journeys else "", provider=m.provider_kind,
-            template=m.template_key, language=m.language, cost=m.cost,
-            decision_reason=m.decision_reason,
-            sent_at=journey_at(ws, m.sent_at or seen.get("sent")),
+            message_id=pk, customer_id=customer_id, channel=channel, created_at=created_at,
+            statuses=frozenset({*seen, status}), run_id=run_id,
+            journey_id=journey_id, version=version,
+            node_id=node_id if in_run else "", provider=provider, template=template,
+            language=language, cost=cost, decision_reason=reason,
+            sent_at=journey_at(ws, sent_at or seen.get("sent")),
             delivered_at=journey_at(ws, seen.get("delivered")),
             read_at=journey_at(ws, seen.get("read")),
         )  # fmt: skip
-        out.append((m, row))
+        out.append(LoadedMessage(ws, error_code or error_reason, row))
     return out
+
+
+CONTACT_FIELDS = ("event_id", "customer_id", "at", "kind", "channel", "key", "journey_id",
+                  "version", "group")  # fmt: skip
 
 
 def contacts_of_customers(customer_ids: Iterable[int]) -> dict[int, list[ContactRow]]:
     out: dict[int, list[ContactRow]] = defaultdict(list)
-    for fact in ContactFact.objects.filter(customer_id__in=list(customer_ids)):
-        out[fact.customer_id].append(contact_row(fact))
+    for values in ContactFact.objects.filter(customer_id__in=list(customer_ids)).values_list(
+        *CONTACT_FIELDS
+    ):
+        row = ContactRow(*values)
+        out[row.customer_id].append(row)
     return out
-
-
-def contact_row(fact: ContactFact) -> ContactRow:
-    return ContactRow(
-        event_id=fact.event_id, customer_id=fact.customer_id, at=fact.at, kind=fact.kind,
-        channel=fact.channel, key=fact.key, journey_id=fact.journey_id, version=fact.version,
-        group=fact.group,
-    )  # fmt: skip
 
 
 def optouts_of_customers(customer_ids: Iterable[int]) -> dict[int, list[OptOutRow]]:

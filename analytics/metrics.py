@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 DIGITAL_CHANNELS = ("sms", "whatsapp")
 OPEN_STATUSES = ("active", "waiting")
@@ -77,7 +78,7 @@ class MessageRow:
     delivered_at: datetime | None = None
     read_at: datetime | None = None
 
-    @property
+    @cached_property
     def reached(self) -> frozenset[str]:
         """Statuses reached, closed under implication: read or replied means delivered."""
         s = set(self.statuses)

@@ -48,13 +48,14 @@ from analytics.models import (
 from analytics.optouts import optouts_by_run
 from channels_app.models.consent import ConsentEntry
 from channels_app.models.outbox import Message, MessageStatusChange
+from console.db import values_insert, values_update
 from console.live import live_publish
 from console.models import Event, Workspace
 from journeys.models import Run, Step
 
 log = logging.getLogger("sangam.analytics")
 
-CHUNK = 500
+CHUNK = 2000
 PG_OVERLAP = 200
 LOCK = "__lock__"
 # source -> (model, the column naming the touched item)
@@ -147,15 +148,19 @@ def _collect(source: str, model, column: str | None, ids: list[int], touched: To
 
 def _fold(touched: Touched, *, follow_runs: bool = True) -> None:
     """Refresh the touched facts (a message touches its run) and apply the cell deltas."""
-    message_rows = messages_load(ids=touched.messages) if touched.messages else []
-    if follow_runs:
-        touched.runs.update(row.run_id for _, row in message_rows if row.run_id)
+    if touched.messages and follow_runs:
+        owners = Message.objects.filter(pk__in=list(touched.messages)).values_list(
+            "run_id", "customer_id"
+        )
+        owners = list(owners)
+        touched.runs.update(run_id for run_id, _ in owners if run_id)
         # A message sent (or created) before an opt-out may become its last touch.
-        customers = {row.customer_id for _, row in message_rows}
-        touched.runs.update(_runs_of_optout_customers(customers))
-    _messages_refresh(message_rows, touched)
+        touched.runs.update(_runs_of_optout_customers({c for _, c in owners}))
+    # One read serves both: the touched messages and every message of the touched runs.
+    loaded = messages_load(ids=touched.messages, run_ids=touched.runs)
+    _messages_refresh([m for m in loaded if m.row.message_id in touched.messages], touched)
     _groups_refresh(touched)
-    _runs_refresh(touched)
+    _runs_refresh(touched, loaded)
     journeys: dict[int, set[int]] = defaultdict(set)
     for workspace_id, contrib in touched.deltas.items():
         cells_apply(workspace_id, contrib)
@@ -257,23 +262,27 @@ def _groups_refresh(touched: Touched) -> None:
     customers = {c for _, c, _ in touched.groups}
     contacts = contacts_of_customers(customers)
     existing = {
-        (g.workspace_id, g.customer_id, g.key): g
-        for g in ContactGroupFact.objects.filter(customer_id__in=customers)
+        (ws, customer, key): (pk, contrib)
+        for pk, ws, customer, key, contrib in ContactGroupFact.objects.filter(
+            workspace_id__in={w for w, _, _ in touched.groups}, customer_id__in=customers
+        ).values_list("id", "workspace_id", "customer_id", "key", "contrib")
     }
     windows: dict[int, timedelta] = {}
-    for workspace_id, customer_id, key in touched.groups:
+    creates, updates = [], []
+    for workspace_id, customer_id, key in sorted(touched.groups):
         if workspace_id not in windows:
             windows[workspace_id] = _window(workspace_id)
-        window = windows[workspace_id]
         mine = [c for c in contacts.get(customer_id, []) if c.key == key]
-        new = cells.episodes_contrib(mine, window)
-        fact = existing.get((workspace_id, customer_id, key))
-        old = cells.contrib_load(fact.contrib if fact else None)
-        touched.add(workspace_id, cells.contrib_diff(old, new))
-        ContactGroupFact.objects.update_or_create(
-            workspace_id=workspace_id, customer_id=customer_id, key=key,
-            defaults={"contrib": cells.contrib_dump(new)},
-        )  # fmt: skip
+        new = cells.episodes_contrib(mine, windows[workspace_id])
+        pk, old = existing.get((workspace_id, customer_id, key), (None, None))
+        touched.add(workspace_id, cells.contrib_diff(cells.contrib_load(old), new))
+        dumped = cells.contrib_dump(new)
+        if pk is None:
+            creates.append((workspace_id, customer_id, key, dumped))
+        elif old != dumped:
+            updates.append((pk, [dumped]))
+    values_insert(ContactGroupFact, ["workspace", "customer_id", "key", "contrib"], creates)
+    values_update(ContactGroupFact, ["contrib"], updates)
 
 
 # --- messages, runs, consent --------------------------------------------------------------------
@@ -282,86 +291,66 @@ def _groups_refresh(touched: Touched) -> None:
 def _messages_refresh(rows, touched: Touched) -> None:
     if not rows:
         return
-    existing = {
-        f.message_id: f for f in MessageFact.objects.filter(message_id__in=[m.pk for m, _ in rows])
-    }
+    existing = dict(
+        MessageFact.objects.filter(message_id__in=[m.row.message_id for m in rows]).values_list(
+            "message_id", "contrib"
+        )
+    )
     creates, updates = [], []
-    for message, row in rows:
-        reason = message.error_code or message.error_reason
-        new = cells.contrib_merge([cells.message_contrib(row), cells.failure_contrib(row, reason)])
-        fact = existing.get(message.pk)
-        old = cells.contrib_load(fact.contrib if fact else None)
-        touched.add(message.workspace_id, cells.contrib_diff(old, new))
+    for workspace_id, failure, row in rows:
+        new = cells.contrib_merge([cells.message_contrib(row), cells.failure_contrib(row, failure)])
+        old = existing.get(row.message_id)
+        touched.add(workspace_id, cells.contrib_diff(cells.contrib_load(old), new))
         dumped = cells.contrib_dump(new)
-        if fact is None:
-            creates.append(
-                MessageFact(message=message, workspace_id=message.workspace_id, contrib=dumped)
-            )
-        elif fact.contrib != dumped:
-            fact.contrib = dumped
-            updates.append(fact)
-    MessageFact.objects.bulk_create(creates)
-    _facts_update(MessageFact, updates, ["contrib"])
+        if row.message_id not in existing:
+            creates.append((row.message_id, workspace_id, dumped))
+        elif old != dumped:
+            updates.append((row.message_id, [dumped]))
+    values_insert(MessageFact, ["message", "workspace", "contrib"], creates)
+    values_update(MessageFact, ["contrib"], updates)
 
 
-def _runs_refresh(touched: Touched) -> None:
+RUN_FACT_FIELDS = ["status", "completed", "digital", "escalated", "opted_out", "last_node",
+                   "contrib"]  # fmt: skip
+RUN_FACT_CREATE = ["run", "workspace", "journey_id", "version", "customer_id", "entered_at",
+                   "holdout", *RUN_FACT_FIELDS]  # fmt: skip
+
+
+def _runs_refresh(touched: Touched, message_rows: list) -> None:
+    """``message_rows``: loaded messages including every message of the touched runs."""
     if not touched.runs:
         return
     loaded = runs_load(touched.runs)
     messages: dict[int, list] = defaultdict(list)
-    for _, row in messages_load(run_ids=list(loaded)):
-        messages[row.run_id].append(row)
-    customers = {row.customer_id for _, row in loaded.values()}
+    for m in message_rows:
+        if m.row.run_id in loaded:
+            messages[m.row.run_id].append(m.row)
+    customers = {run.row.customer_id for run in loaded.values()}
     contacts = contacts_of_customers(customers)
     blamed = _optouts_blamed(customers)
-    existing = {f.run_id: f for f in RunFact.objects.filter(run_id__in=list(loaded))}
+    existing = {
+        values[0]: list(values[1:])
+        for values in RunFact.objects.filter(run_id__in=list(loaded)).values_list(
+            "run_id", *RUN_FACT_FIELDS
+        )
+    }
     creates, updates = [], []
-    for run_id, (run, row) in loaded.items():
+    for run_id, (workspace_id, row) in loaded.items():
         new, flags = cells.run_contrib(
             row, messages[run_id], contacts.get(row.customer_id, []), blamed.get(run_id, ())
         )
-        fact = existing.get(run_id)
-        old = cells.contrib_load(fact.contrib if fact else None)
-        touched.add(run.workspace_id, cells.contrib_diff(old, new))
-        values = dict(
-            workspace_id=run.workspace_id, journey_id=row.journey_id, version=row.version,
-            customer_id=row.customer_id, entered_at=row.entered_at, holdout=row.holdout,
-            status=row.status, last_node=row.last_node[:64], contrib=cells.contrib_dump(new),
-            **flags,
-        )  # fmt: skip
-        if fact is None:
-            creates.append(RunFact(run_id=run_id, **values))
-        elif any(getattr(fact, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(fact, name, value)
-            updates.append(fact)
-    RunFact.objects.bulk_create(creates)
-    _facts_update(
-        RunFact,
-        updates,
-        ["status", "completed", "digital", "escalated", "opted_out", "last_node", "contrib"],
-    )
-
-
-def _facts_update(model, facts: list, names: list[str]) -> None:
-    """One executemany UPDATE by primary key (``bulk_update``'s CASE per row grows
-    quadratically on SQLite: 33 s for 3,000 run facts)."""
-    if not facts:
-        return
-    q = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in names]
-    pk = model._meta.pk
-    sql = (
-        f"UPDATE {q(model._meta.db_table)} SET "
-        + ", ".join(f"{q(f.column)} = %s" for f in fields)
-        + f" WHERE {q(pk.column)} = %s"
-    )
-    params = [
-        [f.get_db_prep_save(getattr(fact, f.attname), connection) for f in fields] + [fact.pk]
-        for fact in facts
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        old = existing.get(run_id)
+        touched.add(workspace_id, cells.contrib_diff(cells.contrib_load(old and old[-1]), new))
+        dumped = cells.contrib_dump(new)
+        values = [row.status, flags["completed"], flags["digital"], flags["escalated"],
+                  flags["opted_out"], row.last_node[:64], dumped]  # fmt: skip
+        if old is None:
+            creates.append([run_id, workspace_id, row.journey_id, row.version, row.customer_id,
+                            row.entered_at, row.holdout, *values])  # fmt: skip
+        elif values != old:
+            updates.append((run_id, values))
+    values_insert(RunFact, RUN_FACT_CREATE, creates)
+    values_update(RunFact, RUN_FACT_FIELDS, updates)
 
 
 def _optouts_blamed(customer_ids: set[int]) -> dict[int, list]:
@@ -438,11 +427,13 @@ def _cells_upsert(model, when: str, workspace_id: int, rows: dict[tuple, list[in
         f"{q('count')} = {table}.{q('count')} + excluded.{q('count')}, "
         f"{q('amount')} = {table}.{q('amount')} + excluded.{q('amount')}"
     )
+    adapted: dict = {}  # a chunk's cells share a few hours or days: adapt each once
     params = [
-        (workspace_id, j, v, n, ch, adapt(t), m, d, count, amount)
+        (workspace_id, j, v, n, ch, adapted.get(t) or adapted.setdefault(t, adapt(t)), m, d,
+         count, amount)
         for (j, v, n, ch, t, m, d), (count, amount) in sorted(rows.items())
         if count or amount
-    ]
+    ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 

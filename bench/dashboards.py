@@ -644,7 +644,7 @@ def table_counts() -> dict[str, int]:
     return {name: model.objects.count() for name, model in models.items()}
 
 
-def absorb_measure(world: World, *, runs: int, seed: int) -> dict:
+def absorb_measure(world: World, *, runs: int, seed: int, profile: str = "") -> dict:
     """Rows/s the incremental rollup job folds in: a fresh slice of runs (new customers, entered
     in the last two days, with status rows as the outbox writes them) on top of the load. Runs
     after the requests were timed: on PostgreSQL the job also re-reads the last 200 ids below
@@ -669,9 +669,18 @@ def absorb_measure(world: World, *, runs: int, seed: int) -> dict:
     sink.flush(with_cells=False)
     sequences_reset()
     added = {name: model.objects.count() - before[name] for name, (model, _) in SOURCES.items()}
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     start = time.perf_counter()
     read = rollups_update()
     seconds = time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     total = sum(added.values())
     return {
         "runs": runs, "source_rows": total, "rows_read": read, "added": added,
@@ -752,6 +761,7 @@ def main() -> None:
         "--absorb-runs", type=int, default=500, help="runs in the slice the rollup job absorbs"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", default="", help="cProfile the rollup job into this file")
     parser.add_argument(
         "--reuse", action="store_true", help="measure the database a previous run loaded"
     )
@@ -803,7 +813,7 @@ def main() -> None:
     worst = max(figures["requests"].items(), key=lambda kv: kv[1]["p95_ms"])
     print(f"slowest p95: {worst[0]} {worst[1]['p95_ms']:.1f} ms (goal < 300 ms)")
 
-    absorb = absorb_measure(world, runs=args.absorb_runs, seed=args.seed + 1)
+    absorb = absorb_measure(world, runs=args.absorb_runs, seed=args.seed + 1, profile=args.profile)
     figures["absorb"] = absorb
     print(
         f"rollup job: {absorb['source_rows']:,} source rows ({absorb['runs']:,} runs) folded in "

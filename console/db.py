@@ -12,14 +12,42 @@ def rows_update(model, objs: list, fields: list[str]) -> None:
     """``bulk_update`` as one parameterised ``UPDATE ... WHERE id = %s`` run with executemany
     (psycopg pipelines it; sqlite3 loops in C). Django's bulk_update builds a CASE per field and
     row, which cost more CPU than the rest of a batch together."""
-    if not objs:
+    if objs:
+        attnames = [model._meta.get_field(name).attname for name in fields]
+        values_update(
+            model, fields, [(obj.pk, [getattr(obj, a) for a in attnames]) for obj in objs]
+        )
+
+
+def values_update(model, fields: list[str], rows: list[tuple[object, list]]) -> None:
+    """The same from plain values: ``rows`` are (primary key, [value per field])."""
+    if not rows:
         return
     meta, quote = model._meta, connection.ops.quote_name
     columns = [meta.get_field(name) for name in fields]
     assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
-    prepare = [(c.attname, _preparer(c)) for c in columns]
-    params = [[fn(getattr(obj, name)) for name, fn in prepare] + [obj.pk] for obj in objs]
+    prepare = [_preparer(c) for c in columns]
+    params = [
+        [fn(value) for fn, value in zip(prepare, values, strict=True)] + [pk] for pk, values in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def values_insert(model, fields: list[str], rows: list[list | tuple]) -> None:
+    """INSERT plain value rows (one value per field, in order) with executemany: for writers
+    that never build model instances (the rollup job's facts; a primary key may be a field)."""
+    if not rows:
+        return
+    meta, quote = model._meta, connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c.column) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    prepare = [_preparer(c) for c in columns]
+    params = [[fn(value) for fn, value in zip(prepare, row, strict=True)] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 

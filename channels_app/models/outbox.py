@@ -122,6 +122,8 @@ class Message(models.Model):
             models.Index(fields=["customer", "-created_at"], name="message_customer_recent"),
             models.Index(fields=["workspace", "-id"], name="message_ws_recent"),
             models.Index(fields=["provider_id"], name="message_provider_id"),
+            # A run's messages: the engine's idempotency keys per batch, the rollup job, run pages.
+            models.Index(fields=["run_id"], name="message_run"),
             # Reconciling: in-flight rows whose lease ran out.
             models.Index(
                 fields=["claimed_at"],
