@@ -47,7 +47,8 @@ def runs_due_sweep(*, seconds: float | None = None, limit: int | None = None) ->
     """Claim and advance due runs in batches for up to ``seconds``; returns runs advanced."""
     from journeys.services.stepping import BATCH_SIZE, runs_advance_due
 
-    deadline = time.monotonic() + (settings.SWEEP_SECONDS if seconds is None else seconds)
+    seconds = settings.SWEEP_SECONDS if seconds is None else seconds
+    deadline = time.monotonic() + seconds
     total = 0
     while True:
         advanced = runs_advance_due(limit=limit or BATCH_SIZE)

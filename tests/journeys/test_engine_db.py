@@ -102,6 +102,22 @@ def test_the_sweep_claims_nothing_before_its_time(live, make_customer, clock):
     assert runs_due_sweep(seconds=0) == 0
 
 
+def test_the_scheduled_sweep_advances_what_is_due_then_waits_out_its_time(
+    live, make_customer, clock, settings
+):
+    """As django-q2 calls it (no arguments): it idles when nothing is due until SWEEP_SECONDS
+    pass, instead of failing at the first idle moment."""
+    from journeys.tasks import runs_due_sweep_task
+
+    settings.SWEEP_SECONDS = 0.6
+    journey = live()
+    go(make_customer())
+    clock.advance(hours=1, minutes=5)
+    assert runs_due_sweep_task() == 1
+    assert runs_due_sweep_task() == 0  # nothing due: idles, then ends
+    assert Run.objects.get(journey=journey).node_id != "pause1"
+
+
 def test_pause_holds_runs_and_queues_inputs_then_resume_lets_them_go_on_in_order(
     live, make_customer, clock
 ):
