@@ -3,7 +3,7 @@ from it at send time. Stored in ``Message.spec`` (JSON), parsed here at the edge
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from channels_app.providers.base import (
@@ -63,7 +63,13 @@ class SendSpec:
         return cls(**{k: v for k, v in (data or {}).items() if k in known})
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """What ``asdict`` gives, copied one level deep by hand (``asdict`` recursed through
+        every button and parameter: 170 us per message in the engine's batches)."""
+        out: dict[str, Any] = dict(self.__dict__)
+        out["buttons"] = [dict(b) for b in self.buttons]
+        out["parameters"] = {k: list(v) for k, v in self.parameters.items()}
+        out["menu"] = dict(self.menu)
+        return out
 
     def quick_replies(self) -> list[tuple[str, str]]:
         """(payload, title) of each quick-reply button."""

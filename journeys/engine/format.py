@@ -98,19 +98,26 @@ class JourneyVersion(_Strict):
     _out: dict[tuple[str, str], str] | None = PrivateAttr(None)
     _configs: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
+    # The caches are read from ``__pydantic_private__`` directly: a private attribute goes
+    # through pydantic's ``__getattr__`` (a few microseconds), and the stepper asks per step.
+
     def node(self, node_id: str) -> NodeSpec | None:
-        if self._by_id is None:
-            self._by_id = {node.id: node for node in self.nodes}
-        return self._by_id.get(node_id)
+        private = self.__pydantic_private__
+        by_id = private["_by_id"]
+        if by_id is None:
+            by_id = private["_by_id"] = {node.id: node for node in self.nodes}
+        return by_id.get(node_id)
 
     def next_node(self, node_id: str, port: str) -> str | None:
         """Where the edge from ``node_id``'s ``port`` leads (the first such edge), or None."""
-        if self._out is None:
-            out: dict[tuple[str, str], str] = {}
+        private = self.__pydantic_private__
+        out = private["_out"]
+        if out is None:
+            out = {}
             for edge in self.edges:
                 out.setdefault((edge.source, edge.port), edge.to)
-            self._out = out
-        return self._out.get((node_id, port))
+            private["_out"] = out
+        return out.get((node_id, port))
 
     def trigger_nodes(self) -> list[NodeSpec]:
         return [node for node in self.nodes if node.kind.startswith("trigger.")]
@@ -124,14 +131,15 @@ class JourneyVersion(_Strict):
 
     def config(self, node_id: str) -> BaseModel:
         """The node's config parsed by its kind (cached); raises pydantic's ValidationError."""
-        if node_id not in self._configs:
+        configs = self.__pydantic_private__["_configs"]
+        if node_id not in configs:
             from .registry import node_kind
 
             node = self.node(node_id)
             if node is None:
                 raise KeyError(f"no node {node_id!r} in this journey version")
-            self._configs[node_id] = node_kind(node.kind).config_model.model_validate(node.config)
-        return self._configs[node_id]
+            configs[node_id] = node_kind(node.kind).config_model.model_validate(node.config)
+        return configs[node_id]
 
 
 def journey_parse(data: Mapping[str, Any] | str | bytes) -> JourneyVersion:

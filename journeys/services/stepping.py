@@ -27,7 +27,7 @@ from channels_app.outbox.services import messages_batch
 from channels_app.policies.inputs import batch_inputs
 from console.db import rows_insert, rows_update
 from console.live import live_publish
-from console.models import Customer
+from console.models import Customer, Workspace
 from journeys.clock import Speed, real_now
 from journeys.engine import (
     Advance,
@@ -40,6 +40,7 @@ from journeys.engine import (
     run_advance,
 )
 from journeys.models import EngineSettings, NodeCounter, Run, RunInput
+from journeys.models import JourneyVersion as VersionRow
 from journeys.models import Step as StepRow
 from journeys.services.effects import EffectResult, effects_apply
 from journeys.services.inputs import input_decode
@@ -164,15 +165,16 @@ def _claim(limit: int, only_ids: list[int] | None) -> list[Run]:
     if not ids:
         return []
     Run.objects.filter(id__in=ids).update(claimed_by=WORKER_ID, claimed_at=real)
-    # The version's graph is parsed once per process (graph_of): not read again with each run.
-    runs = list(
-        Run.objects.filter(id__in=ids)
-        .select_related("customer__workspace", "version")
-        .defer("version__graph")
-    )
-    for run in runs:  # the run's workspace is its customer's: not loaded twice
+    runs = list(Run.objects.filter(id__in=ids).select_related("customer"))
+    # A batch's runs share a few workspaces and versions: each is read once, not once per run
+    # (the version's graph is parsed once per process by graph_of, so it is not read at all).
+    workspaces = Workspace.objects.in_bulk({run.workspace_id for run in runs})
+    versions = VersionRow.objects.defer("graph").in_bulk({run.version_id for run in runs})
+    for run in runs:
+        run.workspace = workspaces[run.workspace_id]
+        run.version = versions[run.version_id]
         if run.customer.workspace_id == run.workspace_id:
-            run.workspace = run.customer.workspace
+            run.customer.workspace = run.workspace
     return runs
 
 
