@@ -508,10 +508,12 @@ def _id_chunks(qs, size: int = 2000):
 
 
 def rollups_sweep(*, seconds: float | None = None, idle: float = 1.0) -> int:
-    """Keep folding for about ``seconds`` (default settings.SWEEP_SECONDS), so dashboards lag ~1 s."""
+    """Keep folding for about ``seconds`` (default settings.ROLLUP_SWEEP_SECONDS, 55: the
+    schedule starts one a minute, so one is nearly always folding and dashboards lag ~1 s; the
+    other sweeps free their worker sooner). Two that overlap take turns at the job's lock."""
     from django.conf import settings
 
-    deadline = time.monotonic() + (settings.SWEEP_SECONDS if seconds is None else seconds)
+    deadline = time.monotonic() + (settings.ROLLUP_SWEEP_SECONDS if seconds is None else seconds)
     total = 0
     while True:
         total += rollups_update()

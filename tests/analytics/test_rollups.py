@@ -86,6 +86,22 @@ def test_a_run_is_counted_once_when_the_job_runs_twice_and_moves_as_it_completes
     assert RunFact.objects.get(run=run).completed
 
 
+def test_the_scheduled_sweep_folds_for_its_configured_time(workspace, settings):
+    """As django-q2 calls it: folds what is new, keeps polling for ROLLUP_SWEEP_SECONDS."""
+    import time
+
+    from analytics.tasks import rollups_sweep_task
+
+    settings.ROLLUP_SWEEP_SECONDS = 0.3
+    journey = journey_make(workspace)
+    run = run_make(journey, customer_make(workspace, 1), key="L1")
+    step_make(run, "trigger", kind="trigger.event")
+    started = time.monotonic()
+    assert rollups_sweep_task() >= 2  # the run and its step, at least
+    assert time.monotonic() - started >= 0.3
+    assert cell(workspace, "run.enrolled", "treatment") == 1
+
+
 def test_an_inbound_call_after_a_whatsapp_marks_the_run_escalated(workspace):
     journey = journey_make(workspace)
     customer = customer_make(workspace, 1)
