@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_app.models.outbox import PENDING_STATUSES, Message, SimulatedOutcome
+from channels_app.outbox.claims import with_status
 
 log = logging.getLogger("sangam.dispatch")
 SWEEP_TASK = "channels_app.outbox.tasks.outbox_sweep"
@@ -53,7 +54,7 @@ def outbox_sweep(max_s: float | None = None) -> dict[str, int]:
 def next_due_in() -> float | None:
     """Seconds until the next pending message or simulated outcome is due (None: nothing)."""
     moments = [
-        Message.objects.filter(status__in=PENDING_STATUSES, due_at__isnull=False)
+        with_status(Message.objects.filter(due_at__isnull=False), PENDING_STATUSES)
         .order_by("due_at")
         .values_list("due_at", flat=True)
         .first(),

@@ -39,3 +39,31 @@ def test_accelerated_workspace_messages_are_due_by_journey_time_others_by_wall_t
         claimed = messages_claim_due(worker="w1", limit=10, now=later)
     assert claimed == [in_journey_time.pk]
     assert Message.objects.get(pk=in_wall_time.pk).claimed_by is None
+
+
+def test_claims_repeat_the_partial_indexes_condition_so_sqlite_can_use_them(workspace):
+    """The claim indexes hold only pending / in-flight rows. SQLite uses such an index only when
+    the query states its condition with the same literal values: a claim that bound the statuses
+    as parameters scanned the whole outbox (100,000 customers made dispatch the slowest phase)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from channels_app.outbox.claims import messages_claim_stale
+
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as ctx:
+        messages_claim_due(worker="w1", limit=10, now=now)
+        messages_claim_stale(worker="w1", limit=10, now=now)
+    selects = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT")]
+    claims = [sql for sql in selects if "ORDER BY" in sql and "channels_app_message" in sql]
+    assert len(claims) == 2
+    assert "status IN ('queued', 'deferred')" in claims[0]
+    assert "status IN ('sending', 'unknown')" in claims[1]
+    if connection.vendor == "sqlite":
+        plans = []
+        for sql in claims:
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql)
+                plans.append(" ".join(str(row[-1]) for row in cursor.fetchall()))
+        assert "message_due_claim" in plans[0]
+        assert "message_in_flight" in plans[1]
