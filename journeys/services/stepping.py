@@ -154,14 +154,17 @@ def _claim(limit: int, only_ids: list[int] | None) -> list[Run]:
     base = (
         base.filter(id__in=only_ids) if only_ids is not None else base.filter(_due_q(speeds, real))
     )
+    # Given ids are looked up by primary key in id order: ordered by due_at, PostgreSQL with a
+    # stale row estimate walked the whole due_at index to find them (130 ms at 100,000 runs).
+    order = "id" if only_ids is not None else "due_at"
     if connection.vendor == "postgresql":
         ids = list(
-            base.order_by("due_at")
+            base.order_by(order)
             .select_for_update(skip_locked=True, of=("self",))
             .values_list("id", flat=True)[:limit]
         )
     else:
-        ids = list(base.order_by("due_at").values_list("id", flat=True)[:limit])
+        ids = list(base.order_by(order).values_list("id", flat=True)[:limit])
     if not ids:
         return []
     Run.objects.filter(id__in=ids).update(claimed_by=WORKER_ID, claimed_at=real)
