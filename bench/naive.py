@@ -33,7 +33,7 @@ import time
 from datetime import timedelta
 
 from common import ROOT, results_write
-from peer_common import peer_parser, print_row, summary
+from peer_common import configurations_measure, peer_parser
 
 HERE = ROOT / "bench"
 SETTINGS = "naive_settings"
@@ -197,16 +197,7 @@ def main(argv=None) -> None:
     if args.one:
         print(json.dumps(run_one(args)))
         return
-    figures = {}
-    print(f"{'configuration':<30} {'steps/s':>9} {'min':>8} {'max':>8} {'wall s':>8} {'msgs/s':>8}")
-    for database in args.database.split(","):
-        label = "sqlite" if database == "sqlite" else "postgresql"
-        for customers in [int(c) for c in args.customers.split(",")]:
-            for workers in [int(w) for w in args.workers.split(",")]:
-                runs = [child_run(database, customers, workers) for _ in range(args.repeats)]
-                key = f"naive {label} {customers} x{workers}"
-                figures[key] = summary(runs)
-                print_row(key, figures[key])
+    figures = configurations_measure("naive", args, child_run)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
     from common import django_connect
 

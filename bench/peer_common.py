@@ -192,3 +192,20 @@ def peer_parser(doc: str | None, *, workers: str, workers_help: str) -> argparse
     )
     parser.add_argument("--repeats", type=int, default=1, help="runs per configuration (median)")
     return parser
+
+
+def configurations_measure(peer: str, args: argparse.Namespace, measure) -> dict:
+    """Every database x customers x workers configuration of ``args``, ``args.repeats`` times
+    each: ``measure(database, customers, workers)`` -> a run report; prints a row per
+    configuration and returns {configuration: summary}."""
+    figures = {}
+    print(f"{'configuration':<30} {'steps/s':>9} {'min':>8} {'max':>8} {'wall s':>8} {'msgs/s':>8}")
+    for database in args.database.split(","):
+        label = "sqlite" if database == "sqlite" else "postgresql"
+        for customers in [int(c) for c in args.customers.split(",")]:
+            for workers in [int(w) for w in args.workers.split(",")]:
+                runs = [measure(database, customers, workers) for _ in range(args.repeats)]
+                key = f"{peer} {label} {customers} x{workers}"
+                figures[key] = summary(runs)
+                print_row(key, figures[key])
+    return figures

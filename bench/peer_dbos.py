@@ -39,12 +39,11 @@ from peer_common import (
     SMS_BODY,
     WHATSAPP_BODY,
     Store,
+    configurations_measure,
     part_ready_wait,
     parts_merge,
     parts_run,
     peer_parser,
-    print_row,
-    summary,
     whatsapp_outcome,
 )
 
@@ -209,19 +208,13 @@ def main(argv=None) -> None:
     args = _args(argv)
     if args.part >= 0:
         return part_main(args)
-    figures = {}
-    print(f"{'configuration':<30} {'steps/s':>9} {'min':>8} {'max':>8} {'wall s':>8} {'msgs/s':>8}")
-    for database in args.database.split(","):
-        label = "sqlite" if database == "sqlite" else "postgresql"
-        for customers in [int(c) for c in args.customers.split(",")]:
-            for workers in [int(w) for w in args.workers.split(",")]:
-                runs = [
-                    measure(database, customers, workers, args.hour_seconds, args.inflight)
-                    for _ in range(args.repeats)
-                ]
-                key = f"dbos {label} {customers} x{workers}"
-                figures[key] = summary(runs)
-                print_row(key, figures[key])
+    figures = configurations_measure(
+        "dbos",
+        args,
+        lambda database, customers, workers: measure(
+            database, customers, workers, args.hour_seconds, args.inflight
+        ),
+    )
     from common import django_connect
 
     django_connect(args.database.split(",")[0])
