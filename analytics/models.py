@@ -14,38 +14,37 @@ from console.models import Event, Workspace
 from journeys.models import Run
 
 
-class RollupCell(models.Model):
-    """One count and one integer sum per (workspace, journey, version, node, channel, hour,
-    metric, dimension). ``journey_id`` 0 means "not from a journey"; amounts are integers
-    (seconds, or money in 1/10,000 rupee) so sums are exact in any order."""
+class Cell(models.Model):
+    """What an hourly and a daily cell share: the key around the time bucket, and the sums."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     journey_id = models.BigIntegerField(default=0)
     version = models.PositiveIntegerField(default=0)
     node_id = models.CharField(max_length=64, blank=True)
     channel = models.CharField(max_length=16, blank=True)
-    hour = models.DateTimeField()
     metric = models.CharField(max_length=32)
     dim = models.CharField(max_length=120, blank=True)
     count = models.BigIntegerField(default=0)
     amount = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=[
-                    "workspace",
-                    "journey_id",
-                    "version",
-                    "node_id",
-                    "channel",
-                    "hour",
-                    "metric",
-                    "dim",
-                ],
-                name="rollup_cell_unique",
-            )  # fmt: skip
-        ]
+        abstract = True
+
+
+def cell_key(when: str) -> list[str]:
+    """A cell's unique key with its time bucket (``hour`` or ``day``)."""
+    return ["workspace", "journey_id", "version", "node_id", "channel", when, "metric", "dim"]
+
+
+class RollupCell(Cell):
+    """One count and one integer sum per (workspace, journey, version, node, channel, hour,
+    metric, dimension). ``journey_id`` 0 means "not from a journey"; amounts are integers
+    (seconds, or money in 1/10,000 rupee) so sums are exact in any order."""
+
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=cell_key("hour"), name="rollup_cell_unique")]
         indexes = [
             models.Index(fields=["workspace", "metric", "hour"], name="rollup_ws_metric_hour"),
             models.Index(
@@ -57,38 +56,15 @@ class RollupCell(models.Model):
         return f"{self.metric}[{self.dim}]@{self.hour:%Y-%m-%d %H}={self.count}"
 
 
-class DailyCell(models.Model):
+class DailyCell(Cell):
     """``RollupCell`` summed per day of the workspace's time zone (the day its hour starts in):
     what the dashboards' date ranges read, 24 times fewer rows than hours. Kept by the same job
     in the same transaction; ``daily_cells_rebuild`` recomputes it (after a time zone change)."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    journey_id = models.BigIntegerField(default=0)
-    version = models.PositiveIntegerField(default=0)
-    node_id = models.CharField(max_length=64, blank=True)
-    channel = models.CharField(max_length=16, blank=True)
     day = models.DateField()
-    metric = models.CharField(max_length=32)
-    dim = models.CharField(max_length=120, blank=True)
-    count = models.BigIntegerField(default=0)
-    amount = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=[
-                    "workspace",
-                    "journey_id",
-                    "version",
-                    "node_id",
-                    "channel",
-                    "day",
-                    "metric",
-                    "dim",
-                ],
-                name="daily_cell_unique",
-            )  # fmt: skip
-        ]
+        constraints = [models.UniqueConstraint(fields=cell_key("day"), name="daily_cell_unique")]
         indexes = [
             models.Index(fields=["workspace", "metric", "day"], name="daily_ws_metric_day"),
             # Covering: a journey dashboard's one query reads this index only (3x on SQLite).

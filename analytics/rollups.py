@@ -44,6 +44,7 @@ from analytics.models import (
     RollupCell,
     RunFact,
     Watermark,
+    cell_key,
 )
 from analytics.optouts import optouts_by_run
 from channels_app.models.consent import ConsentEntry
@@ -149,10 +150,11 @@ def _collect(source: str, model, column: str | None, ids: list[int], touched: To
 def _fold(touched: Touched, *, follow_runs: bool = True) -> None:
     """Refresh the touched facts (a message touches its run) and apply the cell deltas."""
     if touched.messages and follow_runs:
-        owners = Message.objects.filter(pk__in=list(touched.messages)).values_list(
-            "run_id", "customer_id"
+        owners = list(
+            Message.objects.filter(pk__in=list(touched.messages)).values_list(
+                "run_id", "customer_id"
+            )
         )
-        owners = list(owners)
         touched.runs.update(run_id for run_id, _ in owners if run_id)
         # A message sent (or created) before an opt-out may become its last touch.
         touched.runs.update(_runs_of_optout_customers({c for _, c in owners}))
@@ -414,7 +416,7 @@ def _cells_upsert(model, when: str, workspace_id: int, rows: dict[tuple, list[in
     """INSERT ... ON CONFLICT DO UPDATE adding the deltas (SQLite 3.24+ and PostgreSQL)."""
     q = connection.ops.quote_name
     table = q(model._meta.db_table)
-    keys = ["workspace_id", "journey_id", "version", "node_id", "channel", when, "metric", "dim"]
+    keys = ["workspace_id", *cell_key(when)[1:]]
     names = ", ".join(q(k) for k in [*keys, "count", "amount"])
     adapt = (
         connection.ops.adapt_datetimefield_value

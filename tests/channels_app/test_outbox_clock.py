@@ -67,3 +67,28 @@ def test_claims_repeat_the_partial_indexes_condition_so_sqlite_can_use_them(work
                 plans.append(" ".join(str(row[-1]) for row in cursor.fetchall()))
         assert "message_due_claim" in plans[0]
         assert "message_in_flight" in plans[1]
+
+
+def test_a_runs_messages_are_read_through_the_run_index(workspace):
+    """The engine reads its batch's stored message keys by run, and the rollup job a run's
+    messages: without the index both scanned the whole outbox."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from analytics.loaders import messages_load
+    from channels_app.outbox.services import messages_batch
+
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, Message._meta.db_table)
+    assert found["message_run"]["columns"] == ["run_id"] and found["message_run"]["index"]
+    with CaptureQueriesContext(connection) as ctx:
+        with messages_batch(run_ids=[11, 12]):
+            pass
+        messages_load(run_ids=[11, 12])
+    by_run = [q["sql"] for q in ctx.captured_queries if '"run_id" IN' in q["sql"]]
+    assert len(by_run) == 2
+    if connection.vendor == "sqlite":
+        for sql in by_run:
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql)
+                assert "message_run" in " ".join(str(row[-1]) for row in cursor.fetchall())
