@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 STYLES = ("named", "numbered", "dlt")
 # The reference confirms only {#var#}; the typed kinds are offered by some DLT portals.
@@ -139,8 +140,10 @@ def _scan_tag(text: str, start: int) -> tuple[int, str, str]:
     return end, raw, f"'{raw[:40]}' is a template tag, which is not allowed: remove it."
 
 
+@lru_cache(maxsize=4096)
 def _scan(text: str, style: str) -> _Scan:
-    """Split ``text`` into literal strings and slots, collecting a message for each problem."""
+    """Split ``text`` into literal strings and slots, collecting a message for each problem.
+    Pure and immutable, so a template body sent to many customers is scanned once."""
     _check_style(style)
     pieces: list[str | _Slot] = []
     errors: list[str] = []

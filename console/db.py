@@ -35,21 +35,33 @@ def values_update(model, fields: list[str], rows: list[tuple[object, list]]) -> 
         cursor.executemany(sql, params)
 
 
-def values_insert(model, fields: list[str], rows: list[list | tuple]) -> None:
+def values_insert(
+    model, fields: list[str], rows: list[list | tuple], *, ignore_conflicts: bool = False
+) -> None:
     """INSERT plain value rows (one value per field, in order) with executemany: for writers
-    that never build model instances (the rollup job's facts; a primary key may be a field)."""
+    that never build model instances (the rollup job's facts; a primary key may be a field).
+    Fields with defaults are not filled in: name them and give their values."""
     if not rows:
         return
     meta, quote = model._meta, connection.ops.quote_name
     columns = [meta.get_field(name) for name in fields]
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c.column) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
+        f"{_insert_verb(ignore_conflicts)} INTO {quote(meta.db_table)} "
+        f"({', '.join(quote(c.column) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}){_insert_tail(ignore_conflicts)}"
     )
     prepare = [_preparer(c) for c in columns]
     params = [[fn(value) for fn, value in zip(prepare, row, strict=True)] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _insert_verb(ignore_conflicts: bool) -> str:
+    return "INSERT OR IGNORE" if ignore_conflicts and connection.vendor == "sqlite" else "INSERT"
+
+
+def _insert_tail(ignore_conflicts: bool) -> str:
+    return " ON CONFLICT DO NOTHING" if ignore_conflicts and connection.vendor != "sqlite" else ""
 
 
 def _sqlite_datetime(value):
@@ -105,14 +117,10 @@ def rows_insert(model, objs: list, *, ignore_conflicts: bool = False) -> None:
             f.pre_save(obj, add=True)
     columns = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
-    verb = "INSERT"
-    tail = ""
-    if ignore_conflicts:
-        if connection.vendor == "sqlite":
-            verb = "INSERT OR IGNORE"
-        else:
-            tail = " ON CONFLICT DO NOTHING"
-    sql = f"{verb} INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}){tail}"
+    sql = (
+        f"{_insert_verb(ignore_conflicts)} INTO {quote(meta.db_table)} ({columns}) "
+        f"VALUES ({marks}){_insert_tail(ignore_conflicts)}"
+    )
     prepare = [(f.attname, _preparer(f)) for f in fields]
     params = [[fn(getattr(obj, name)) for name, fn in prepare] for obj in objs]
     with connection.cursor() as cursor:

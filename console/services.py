@@ -12,7 +12,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from console.audit import audit_record
-from console.db import rows_insert
+from console.db import values_insert
 from console.live import live_publish
 from console.models import ApiKey, Customer, Event, Workspace
 from console.schemas import CustomerFields, CustomerIn, EventIn, validation_fields
@@ -242,91 +242,128 @@ def events_ingest(
                 o if o.status == "error" else EventOutcome(o.index, "skipped") for o in outcomes
             ]
         new_ids = _events_store(workspace, storable, customers, source, outcomes)
+    _listeners_after_commit(new_ids)
+    return outcomes
+
+
+def _events_store(workspace, storable, customers, source, outcomes) -> list[int]:
+    pending = [
+        (
+            index,
+            KnownEvent(
+                event.event_id,
+                customers[event.customer.external_id].pk,
+                event.name,
+                event.properties,
+                event.occurred_at,
+            ),
+        )  # fmt: skip
+        for index, event in storable
+    ]
+    return _known_store(workspace, pending, source, outcomes)
+
+
+@dataclass(frozen=True)
+class KnownEvent:
+    """An event the product records itself for a customer it already holds (a channel outcome):
+    nothing to validate and no customer to look up, unlike an API item."""
+
+    key: str
+    customer_id: int
+    name: str
+    properties: dict[str, Any]
+    occurred_at: Any = None  # an aware datetime; None: now
+
+
+def events_record(
+    *, workspace: Workspace, events: list[KnownEvent], source: str = "channel"
+) -> list[int]:
+    """Store the product's own events (``events_ingest`` without validation and customer
+    lookup); the same key twice is stored once. Returns the new ids; the listeners run after
+    the outermost commit, as for ``events_ingest``."""
+    if not events:
+        return []
+    outcomes = [EventOutcome(index=i, status="pending") for i in range(len(events))]
+    with transaction.atomic():
+        new_ids = _known_store(workspace, list(enumerate(events)), source, outcomes)
+    _listeners_after_commit(new_ids)
+    return new_ids
+
+
+def _listeners_after_commit(new_ids: list[int]) -> None:
     if new_ids:
         # After the OUTERMOST commit: a caller (a webhook, the dispatcher) may hold a transaction
         # around this one, and a listener's task must never see events that could roll back.
         for listener in list(_EVENTS_COMMITTED):
             _after_commit(lambda listener=listener: listener(new_ids))
-    return outcomes
 
 
-def _events_store(workspace, storable, customers, source, outcomes) -> list[int]:
-    keys = [event.event_id for _, event in storable]
+EVENT_FIELDS = ["workspace", "customer", "name", "properties", "occurred_at", "received_at",
+                "source", "idempotency_key"]  # fmt: skip
+
+
+def _known_store(workspace, pending: list[tuple[int, KnownEvent]], source, outcomes) -> list[int]:
+    keys = [event.key for _, event in pending]
     existing = dict(
         Event.objects.filter(workspace=workspace, idempotency_key__in=keys).values_list(
             "idempotency_key", "id"
         )
     )
     now = timezone.now()
-    rows, row_index = [], []
+    rows, row_index, customer_ids = [], [], set()
     seen: dict[str, int] = {}
     repeats: dict[int, int] = {}
-    for index, event in storable:
-        if event.event_id in existing:
-            outcomes[index] = EventOutcome(index, "duplicate", id=existing[event.event_id])
+    for index, event in pending:
+        if event.key in existing:
+            outcomes[index] = EventOutcome(index, "duplicate", id=existing[event.key])
             continue
-        if event.event_id in seen:  # repeated inside this batch: resolved once ids exist
-            repeats[index] = seen[event.event_id]
+        if event.key in seen:  # repeated inside this batch: resolved once ids exist
+            repeats[index] = seen[event.key]
             continue
-        seen[event.event_id] = index
-        customer = customers[event.customer.external_id]
-        rows.append(
-            Event(
-                workspace=workspace,
-                customer=customer,
-                name=event.name,
-                properties=event.properties,
-                occurred_at=event.occurred_at or now,
-                received_at=now,
-                source=source,
-                idempotency_key=event.event_id,
-            )
-        )
+        seen[event.key] = index
+        rows.append([workspace.pk, event.customer_id, event.name, event.properties,
+                     event.occurred_at or now, now, source, event.key])  # fmt: skip
         row_index.append(index)
+        customer_ids.add(event.customer_id)
+    taken: set[str] = set()  # keys a concurrent request stored first
     try:
         with transaction.atomic():
-            created = _events_insert(workspace, rows)
+            values_insert(Event, EVENT_FIELDS, rows)
     except IntegrityError:
         # A concurrent request stored some of the same event ids first: store the rest one by one.
-        created = [_event_store_one(row) for row in rows]
+        for row in rows:
+            if _event_store_one(Event(**dict(zip(EVENT_FIELDS_ATTS, row, strict=True)))) is None:
+                taken.add(row[-1])
+    ids = dict(
+        Event.objects.filter(
+            workspace=workspace, idempotency_key__in=[row[-1] for row in rows]
+        ).values_list("idempotency_key", "id")
+    ) if rows else {}  # fmt: skip
     new_ids = []
-    for index, row in zip(row_index, created, strict=True):
-        if row.pk is None:
-            found = Event.objects.get(workspace=workspace, idempotency_key=row.idempotency_key)
-            outcomes[index] = EventOutcome(index, "duplicate", id=found.pk)
+    for index, row in zip(row_index, rows, strict=True):
+        pk = ids.get(row[-1])
+        if row[-1] in taken:
+            outcomes[index] = EventOutcome(index, "duplicate", id=pk)
         else:
-            outcomes[index] = EventOutcome(index, "created", id=row.pk)
-            new_ids.append(row.pk)
+            outcomes[index] = EventOutcome(index, "created", id=pk)
+            new_ids.append(pk)
     for index, first in repeats.items():
         outcomes[index] = EventOutcome(index, "duplicate", id=outcomes[first].id)
-    for customer_id in {row.customer_id for row in created if row.pk is not None}:
+    for customer_id in sorted(customer_ids):
         live_publish(f"customer:{customer_id}", kind="timeline")
     live_publish(f"workspace:{workspace.id}", kind="events")
     return new_ids
 
 
-def _events_insert(workspace: Workspace, rows: list[Event]) -> list[Event]:
-    """Insert new events; when every one has a key (channel outcomes, most API batches), by
-    executemany and one read of the new ids, which is several times cheaper than bulk_create."""
-    if not rows or any(not row.idempotency_key for row in rows):
-        return Event.objects.bulk_create(rows)
-    rows_insert(Event, rows)
-    ids = dict(
-        Event.objects.filter(
-            workspace=workspace, idempotency_key__in=[row.idempotency_key for row in rows]
-        ).values_list("idempotency_key", "id")
-    )
-    for row in rows:
-        row.pk = ids[row.idempotency_key]
-    return rows
+EVENT_FIELDS_ATTS = ["workspace_id", "customer_id", *EVENT_FIELDS[2:]]
 
 
-def _event_store_one(row: Event) -> Event:
+def _event_store_one(row: Event) -> Event | None:
     try:
         with transaction.atomic():
             row.save()
     except IntegrityError:
-        row.pk = None
+        return None
     return row
 
 

@@ -30,7 +30,6 @@ from channels_app.models.outbox import (
     IN_FLIGHT_STATUSES,
     PENDING_STATUSES,
     Message,
-    MessageStatusChange,
 )
 from channels_app.models.providers import ProviderAccount
 from channels_app.outbox.claims import (
@@ -40,7 +39,7 @@ from channels_app.outbox.claims import (
     worker_name,
 )
 from channels_app.outbox.clock import workspace_nows
-from channels_app.outbox.outcomes import _history, message_outcome_record
+from channels_app.outbox.outcomes import _history, history_insert, message_outcome_record
 from channels_app.outbox.sending import (
     outbound_for,
     send_result_record,
@@ -62,7 +61,6 @@ from channels_app.providers_console.services import (
     breaker_success,
     route_resolve,
 )
-from console.db import rows_insert
 
 log = logging.getLogger("sangam.dispatch")
 NO_LOOKUP_WAIT_S = 600  # Meta/Exotel: how long to wait for a webhook naming an unknown send
@@ -273,22 +271,10 @@ def _mark_sending(ready: list[tuple[Message, ProviderAccount | None]], now: date
             for name, value in fields.items():
                 setattr(message, name, value)
             message.attempts += 1
-    rows_insert(
-        MessageStatusChange,
-        [
-            MessageStatusChange(
-                message=message,
-                status="sending",
-                at=now,
-                source="dispatch",
-                applied=True,
-                detail=f"attempt {message.attempts}",
-                raw={},
-            )  # fmt: skip
-            for message, _ in ready
-        ],
-        ignore_conflicts=True,
-    )
+    history_insert(
+        [[message.pk, "sending", now, "dispatch", True, f"attempt {message.attempts}", {}]
+         for message, _ in ready]
+    )  # fmt: skip
 
 
 def _permanent(message: Message, account, exc: PermanentError, now: datetime) -> None:

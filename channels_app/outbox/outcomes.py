@@ -1,5 +1,5 @@
 """The one writer of message outcomes: a monotonic status change plus exactly one Event per
-(message, status), ingested through ``console.services.events_ingest`` so that the
+(message, status), ingested through ``console.services.events_record`` so that the
 ``events_committed_register`` listeners (the journey engine) see them.
 
 Event idempotency key: ``msg:<message_id>:<status>``; a duplicate or late webhook therefore never
@@ -22,9 +22,9 @@ from django.utils import timezone
 from channels_app.models.outbox import Message, MessageStatusChange, PendingStatus
 from channels_app.outbox.states import EVENT_STATUSES, transition
 from channels_app.providers.base import redact
-from console.db import rows_insert, rows_update
+from console.db import rows_update, values_insert
 from console.live import live_publish
-from console.services import events_ingest
+from console.services import KnownEvent, events_record
 
 CALL_EVENT_NAMES = ("answered", "no_answer", "busy", "completed", "failed", "ringing")
 
@@ -50,8 +50,7 @@ def channel_events_emit(message: Message, events: list[tuple[str, str, dict]], a
     if not events:
         return []
     items = [_event_item(message, suffix, name, extra, at) for suffix, name, extra in events]
-    outcomes = events_ingest(workspace=message.workspace, items=items, source="channel")
-    return [o.id for o in outcomes if o.status == "created" and o.id is not None]
+    return events_record(workspace=message.workspace, events=items, source="channel")
 
 
 def _history(message: Message, status: str, at, source: str, applied: bool, detail, raw) -> bool:
@@ -114,10 +113,10 @@ def message_outcome_record(
 
 def message_outcomes_record(reports: Sequence[OutcomeReport]) -> list[int]:
     """``message_outcome_record`` for many reports at once, in order (several may name the same
-    message): one UPDATE per set of changed columns, one history INSERT, one ``events_ingest``
+    message): one UPDATE per set of changed columns, one history INSERT, one ``events_record``
     per workspace. Same preconditions: inside a transaction, the messages locked."""
     changed: dict[int, tuple[Message, set[str]]] = {}
-    history: list[MessageStatusChange] = []
+    history: list[list] = []
     items: dict[int, tuple[Any, list[dict]]] = {}
     now = timezone.now()
     for report in reports:
@@ -146,36 +145,37 @@ def message_outcomes_record(reports: Sequence[OutcomeReport]) -> list[int]:
         by_columns[tuple(sorted(fields))].append(message)
     for columns, messages in by_columns.items():
         rows_update(Message, messages, list(columns))
-    rows_insert(MessageStatusChange, history, ignore_conflicts=True)
+    history_insert(history)
     for customer_id in {message.customer_id for message, _ in changed.values()}:
         live_publish(f"customer:{customer_id}", kind="message")
     created: list[int] = []
     for workspace, batch in items.values():
         if batch:
-            outcomes = events_ingest(workspace=workspace, items=batch, source="channel")
-            created += [o.id for o in outcomes if o.status == "created" and o.id is not None]
+            created += events_record(workspace=workspace, events=batch, source="channel")
     return created
 
 
-def _event_item(message: Message, suffix: str, name: str, extra: dict, at) -> dict:
-    return {
-        "event_id": f"msg:{message.pk}:{suffix}",
-        "customer": {"external_id": message.customer.external_id},
-        "name": name,
-        "occurred_at": at,
-        "properties": message_event_properties(message, **extra),
-    }
+def _event_item(message: Message, suffix: str, name: str, extra: dict, at) -> KnownEvent:
+    return KnownEvent(
+        f"msg:{message.pk}:{suffix}", message.customer_id, name,
+        message_event_properties(message, **extra), at,
+    )  # fmt: skip
 
 
-def _history_row(message: Message, report: OutcomeReport, applied: bool) -> MessageStatusChange:
-    return MessageStatusChange(
-        message=message,
-        status=report.status,
-        at=report.at,
-        source=report.source,
-        applied=applied,
-        detail=(report.error_reason or "")[:300],
-        raw=redact(dict(report.raw or {})),
+HISTORY_FIELDS = ["message", "status", "at", "source", "applied", "detail", "raw", "recorded_at"]
+
+
+def _history_row(message: Message, report: OutcomeReport, applied: bool) -> list:
+    return [message.pk, report.status, report.at, report.source, applied,
+            (report.error_reason or "")[:300], redact(dict(report.raw or {}))]  # fmt: skip
+
+
+def history_insert(rows: list[list]) -> None:
+    """Status history rows (HISTORY_FIELDS order, without recorded_at); a status already
+    recorded for a message is skipped."""
+    now = timezone.now()
+    values_insert(
+        MessageStatusChange, HISTORY_FIELDS, [[*row, now] for row in rows], ignore_conflicts=True
     )
 
 

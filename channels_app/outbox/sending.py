@@ -15,7 +15,7 @@ from channels_app.providers.base import OutboundMessage, SendResult
 from channels_app.providers.simulator import plan_events, simulator_plan
 from channels_app.providers_console.services import account_credentials, simulator_config
 from channels_app.webhooks.paths import webhook_url
-from console.db import rows_insert, rows_update
+from console.db import rows_update, values_insert
 
 STATUS_ENDPOINT = {"sms": "sms-status", "voice": "call-status", "whatsapp": "sms-status"}
 
@@ -70,15 +70,18 @@ def send_results_record(
     from channels_app.webhooks.status import pending_statuses_apply_many
 
     with transaction.atomic():
-        rows = Message.objects.select_related("customer", "workspace").filter(
-            pk__in=[message.pk for message, *_ in taken]
-        )
+        # The rows as they are now (a status webhook may have come first); their customer and
+        # workspace are the ones the caller already holds.
+        rows = Message.objects.filter(pk__in=[message.pk for message, *_ in taken])
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(of=("self",)).order_by("id")
         current = {row.pk: row for row in rows}
         answered = []
         for message, account, outbound, result in taken:
             row = current[message.pk]
+            row.workspace = message.workspace
+            if Message.customer.is_cached(message):
+                row.customer = message.customer
             row.provider_id, row.claimed_by, row.claimed_at = result.provider_id, None, None
             answered.append((row, account, outbound, result))
         messages = [row for row, *_ in answered]
@@ -134,15 +137,10 @@ def simulated_outcomes_plan_many(
             plan = [p for p in plan if p.kind == "call" and p.status == "ringing"]
         events = plan_events(plan, msg=outbound, provider_id=provider_id, sent_at=now)
         rows += [
-            SimulatedOutcome(
-                workspace=message.workspace,
-                message=message,
-                due_at=now + step.offset,
-                event=event.as_dict(),
-            )
+            [message.workspace_id, message.pk, now + step.offset, event.as_dict()]
             for step, event in zip(plan, events, strict=True)
         ]
-    rows_insert(SimulatedOutcome, rows)
+    values_insert(SimulatedOutcome, ["workspace", "message", "due_at", "event"], rows)
 
 
 def manual_channels(workspace) -> list[str]:

@@ -11,28 +11,32 @@ from django.utils import timezone
 
 from channels_app.models.outbox import SimulatedOutcome
 from channels_app.providers.base import WebhookRequest
-from channels_app.providers.simulator import SimEvent, simulator_webhook
-from channels_app.providers_console.services import simulator_settings
+from channels_app.providers.simulator import SimEvent, SimulatorAdapter, simulator_webhook
+from channels_app.providers_console.services import simulator_config
 from channels_app.webhooks.paths import webhook_url
-from channels_app.webhooks.services import WebhookAnswer, webhook_receive
+from channels_app.webhooks.services import Owner, WebhookAnswer, webhook_receive
 from console.models import Workspace
 
 # Due outcomes travel like a provider's batched callbacks (Meta's carry lists too): this many per
 # signed webhook keeps the stored receipt (and its replay) whole.
-EVENTS_PER_POST = 40
-POST_BYTES = 16000  # stored receipts keep 20,000 characters of a body
+EVENTS_PER_POST = 250
+POST_BYTES = 200_000  # stored receipts keep RECEIPT_BODY_CHARS (256 KiB) of a body
 
 
-def simulator_post(*, workspace: Workspace, events: list[SimEvent]) -> WebhookAnswer:
-    """Sign ``events`` with the workspace's simulator secret and receive them as a webhook."""
-    secret = simulator_settings(workspace=workspace).secret
-    body, headers = simulator_webhook(events, secret)
+def simulator_post(
+    *, workspace: Workspace, events: list[SimEvent], adapter: SimulatorAdapter | None = None
+) -> WebhookAnswer:
+    """Sign ``events`` with the workspace's simulator secret and receive them as a webhook
+    (``adapter``: the workspace's simulator, when the caller already holds it)."""
+    adapter = adapter or SimulatorAdapter(simulator_config(workspace=workspace))
+    body, headers = simulator_webhook(events, adapter.config.secret)
     request = WebhookRequest(
         url=webhook_url("simulator", workspace.pk), headers=headers, raw_body=body
     )
     return webhook_receive(
-        kind="simulator", owner_id=workspace.pk, endpoint="events", request=request
-    )
+        kind="simulator", owner_id=workspace.pk, endpoint="events", request=request,
+        owner=Owner(workspace, None), adapter=adapter,
+    )  # fmt: skip
 
 
 def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -50,14 +54,19 @@ def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 500)
     )
     if not claimed:
         return 0
-    rows = SimulatedOutcome.objects.filter(id__in=due, delivered_at=now).order_by("due_at", "id")
+    rows = list(
+        SimulatedOutcome.objects.filter(id__in=due, delivered_at=now)
+        .order_by("due_at", "id")
+        .values_list("workspace_id", "event")
+    )
     by_workspace: dict[int, list[SimEvent]] = defaultdict(list)
-    for row in rows:
-        by_workspace[row.workspace_id].append(SimEvent(**row.event))
+    for workspace_id, event in rows:
+        by_workspace[workspace_id].append(SimEvent(**event))
     for workspace_id, events in by_workspace.items():
         workspace = Workspace.objects.get(pk=workspace_id)
+        adapter = SimulatorAdapter(simulator_config(workspace=workspace))  # one read per sweep
         for chunk in _posts(events):
-            simulator_post(workspace=workspace, events=chunk)
+            simulator_post(workspace=workspace, events=chunk, adapter=adapter)
     return len(rows)
 
 

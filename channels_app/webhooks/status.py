@@ -154,7 +154,9 @@ def _messages_for_many(workspace, updates: list[StatusUpdate]) -> dict[tuple[str
         return {}
     # One indexed read per key kind: an OR across the two columns, or an ORDER BY id (which
     # SQLite answers by walking the workspace's messages in id order), scans the outbox.
-    base = Message.objects.select_related("customer", "workspace")
+    # Outcomes need the message's own columns only (events name the customer by id); the
+    # workspace is the webhook's.
+    base = Message.objects.all()
     if connection.vendor == "postgresql":  # locked in id order, so two webhooks cannot deadlock
         base = base.select_for_update(of=("self",)).order_by("id")
     rows = list(base.filter(workspace=workspace, idempotency_key__in=refs)) if refs else []
@@ -167,6 +169,7 @@ def _messages_for_many(workspace, updates: list[StatusUpdate]) -> dict[tuple[str
     by_pk: dict[int, Message] = {}
     for message in sorted(rows, key=lambda m: m.pk):  # the newest send with a provider id wins
         message = by_pk.setdefault(message.pk, message)
+        message.workspace = workspace
         if message.idempotency_key in refs:
             found[("ref", message.idempotency_key)] = message
         if message.provider_id in provider_ids:

@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -24,7 +25,6 @@ from console.db import rows_insert
 from console.models import Customer, Event, Workspace
 from journeys.clock import Speed, clock_speed, real_now
 from journeys.engine import (
-    CustomerView,
     EventInput,
     JourneyVersion,
     PriorRun,
@@ -205,32 +205,40 @@ def live_versions(workspace: Workspace) -> list[VersionRow]:
     )
 
 
+class EventRow(NamedTuple):
+    """The columns of an Event the engine reads (no model instance per event)."""
+
+    pk: int
+    workspace_id: int
+    customer_id: int
+    name: str
+    properties: dict
+    occurred_at: datetime
+
+
 def events_process(*, event_ids: list[int]) -> int:
     """Enrol and resume for a batch of committed events. Returns the number of runs advanced."""
-    events = list(
-        Event.objects.filter(id__in=event_ids)
-        .select_related("customer", "workspace")
-        .order_by("id")
-    )
-    by_workspace: dict[int, list[Event]] = defaultdict(list)
-    for event in events:
+    rows = Event.objects.filter(id__in=event_ids).order_by("id")
+    by_workspace: dict[int, list[EventRow]] = defaultdict(list)
+    for row in rows.values_list(*EventRow._fields):
+        event = EventRow(*row)
         by_workspace[event.workspace_id].append(event)
+    workspaces = Workspace.objects.in_bulk(list(by_workspace))
     targets: list[int] = []
-    for batch in by_workspace.values():
+    for workspace_id, batch in by_workspace.items():
         with transaction.atomic():
-            targets += _events_for_workspace(batch[0].workspace, batch)
+            targets += _events_for_workspace(workspaces[workspace_id], batch)
     advanced = 0
     for start in range(0, len(targets), BATCH_SIZE):
         advanced += runs_advance_due(only_ids=targets[start : start + BATCH_SIZE])
     return advanced
 
 
-def _events_for_workspace(workspace: Workspace, events: list[Event]) -> list[int]:
+def _events_for_workspace(workspace: Workspace, events: list[EventRow]) -> list[int]:
     speed = clock_speed(workspace)
     now = speed.at(real_now())
-    views = customer_views({e.customer_id: e.customer for e in events}.values(), real_now())
     inputs = {e.pk: _event_input(e, speed, now) for e in events}
-    _enrol_events(workspace, events, inputs, views, now)
+    _enrol_events(workspace, events, inputs, now)
     rows, waits = _inputs_for_events(workspace, events, inputs)
     rows_insert(RunInput, rows, ignore_conflicts=True)
     run_ids = sorted({row.run_id for row in rows if _wakes(row, waits)})
@@ -249,15 +257,27 @@ def _wakes(row: RunInput, waits: dict[int, tuple[str, str]]) -> bool:
     return status == "active" or message_key == str(row.payload.get("key") or "")
 
 
-def _event_input(event: Event, speed: Speed, now: datetime) -> EventInput:
+def _event_input(event: EventRow, speed: Speed, now: datetime) -> EventInput:
     return EventInput(event.name, min(speed.at(event.occurred_at), now), event.properties or {})
 
 
-def _enrol_events(workspace, events, inputs, views: dict[int, CustomerView], now) -> None:
-    for version in live_versions(workspace):
-        graph = graph_of(version.pk, version.graph)
+EVENT_TRIGGERS = ("trigger.event", "trigger.inbound", "trigger.date")
+
+
+def _enrol_events(workspace, events: list[EventRow], inputs, now) -> None:
+    """Enrol the events' customers in the live versions their trigger matches (customers and
+    their consent are read only when some live version starts from an event)."""
+    graphs = [
+        (version, graph_of(version.pk, version.graph)) for version in live_versions(workspace)
+    ]
+    graphs = [(v, g) for v, g in graphs if (node := g.entry_node()) and node.kind in EVENT_TRIGGERS]
+    if not graphs:
+        return
+    customers = Customer.objects.in_bulk({event.customer_id for event in events})
+    views = customer_views(customers.values(), real_now())
+    for version, graph in graphs:
         items = [
-            Enrolment(event.customer, f"event:{event.pk}", inputs[event.pk])
+            Enrolment(customers[event.customer_id], f"event:{event.pk}", inputs[event.pk])
             for event in events
             if trigger_matches(graph, inputs[event.pk], views[event.customer_id])
         ]
@@ -266,7 +286,7 @@ def _enrol_events(workspace, events, inputs, views: dict[int, CustomerView], now
 
 
 def _inputs_for_events(
-    workspace, events: list[Event], inputs
+    workspace, events: list[EventRow], inputs
 ) -> tuple[list[RunInput], dict[int, tuple[str, str]]]:
     """The inputs the events make, and (status, waited message key) of the runs that own
     channel outcomes among them."""
@@ -305,7 +325,7 @@ def _inputs_for_events(
     return rows, owned
 
 
-def _run_id_of(event: Event) -> int | None:
+def _run_id_of(event: EventRow) -> int | None:
     raw = (event.properties or {}).get("run_id")
     try:
         return int(raw) if raw not in (None, "") else None
@@ -313,7 +333,7 @@ def _run_id_of(event: Event) -> int | None:
         return None
 
 
-def _owned_runs(workspace: Workspace, events: list[Event]) -> dict[int, tuple[str, str]]:
+def _owned_runs(workspace: Workspace, events: list[EventRow]) -> dict[int, tuple[str, str]]:
     """Run id -> (status, waited message key) of the runs named by channel outcome events."""
     ids = {_run_id_of(e) for e in events if e.name.split(".")[0] in CHANNEL_FAMILIES}
     ids.discard(None)

@@ -25,7 +25,7 @@ from django.db.models import F, Q
 
 from channels_app.outbox.services import messages_batch
 from channels_app.policies.inputs import batch_inputs
-from console.db import rows_insert, rows_update
+from console.db import rows_update, values_insert
 from console.live import live_publish
 from console.models import Customer, Workspace
 from journeys.clock import Speed, real_now
@@ -298,27 +298,21 @@ def works_persist(works: list[Work]) -> None:
     for work in works:
         _sync_run(work)
     rows_update(Run, [w.run for w in works], RUN_FIELDS)
-    rows_insert(StepRow, [_step_row(w.run.pk, step) for w in works for step in w.steps],
-                ignore_conflicts=True)  # fmt: skip
+    values_insert(StepRow, STEP_FIELDS, [_step_row(w.run.pk, step) for w in works for step in w.steps],
+                  ignore_conflicts=True)  # fmt: skip
     counters_apply(_counter_deltas(works))
     for work in works:
         work.effects.after_persist(work)
     _publish(works)
 
 
-def _step_row(run_id: int, step: Step) -> StepRow:
-    return StepRow(
-        run_id=run_id,
-        node_id=step.node_id,
-        kind=step.kind,
-        attempt=step.attempt,
-        entered_at=step.entered_at,
-        left_at=step.left_at,
-        port=step.port or "",
-        reason=step.reason[:300],
-        notes=list(step.notes),
-        detail=dict(step.detail),
-    )
+STEP_FIELDS = ["run", "node_id", "kind", "attempt", "entered_at", "left_at", "port", "reason",
+               "notes", "detail"]  # fmt: skip
+
+
+def _step_row(run_id: int, step: Step) -> list:
+    return [run_id, step.node_id, step.kind, step.attempt, step.entered_at, step.left_at,
+            step.port or "", step.reason[:300], list(step.notes), dict(step.detail)]  # fmt: skip
 
 
 def _counter_deltas(works: list[Work]) -> dict[tuple, int]:
