@@ -69,8 +69,10 @@ def _sqlite_datetime(value):
     if value is None or not isinstance(value, datetime):
         return value if value is None else connection.ops.adapt_datetimefield_value(value)
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return str(value)
+        if value.utcoffset():
+            value = value.astimezone(UTC)
+        value = value.replace(tzinfo=None)
+    return value.isoformat(" ")
 
 
 def _json_preparer(field):

@@ -61,6 +61,7 @@ from channels_app.providers_console.services import (
     breaker_success,
     route_resolve,
 )
+from console.models import Workspace
 
 log = logging.getLogger("sangam.dispatch")
 NO_LOOKUP_WAIT_S = 600  # Meta/Exotel: how long to wait for a webhook naming an unknown send
@@ -217,13 +218,18 @@ def _prepare_batch(
     messages that go now with their accounts."""
     with transaction.atomic():
         rows = (
-            Message.objects.select_related("customer__workspace", "workspace")
+            Message.objects.select_related("customer")
             .filter(pk__in=message_ids, claimed_by=worker, status__in=PENDING_STATUSES)
             .order_by("id")
         )
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(of=("self",))
         messages = list(rows)
+        workspaces = Workspace.objects.in_bulk({m.workspace_id for m in messages})
+        for message in messages:  # one object per workspace, not two per message
+            message.workspace = workspaces[message.workspace_id]
+            if message.customer.workspace_id in workspaces:
+                message.customer.workspace = workspaces[message.customer.workspace_id]
         routes: dict[tuple[int, str], ProviderAccount | None] = {}
         rate_taken: dict[int, int] = {}
         ready: list[tuple[Message, ProviderAccount | None]] = []
