@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import UTC, datetime
 
 from django.db import connection
 
 
 def rows_update(model, objs: list, fields: list[str]) -> None:
-    """``bulk_update`` as one parameterised ``UPDATE ... WHERE id = %s`` run with executemany
-    (psycopg pipelines it; sqlite3 loops in C). Django's bulk_update builds a CASE per field and
-    row, which cost more CPU than the rest of a batch together."""
+    """``bulk_update`` as one parameterised statement (see ``values_update``). Django's
+    bulk_update builds a CASE per field and row, which cost more CPU than the rest of a batch
+    together."""
     if objs:
         attnames = [model._meta.get_field(name).attname for name in fields]
         values_update(
@@ -20,40 +21,103 @@ def rows_update(model, objs: list, fields: list[str]) -> None:
 
 
 def values_update(model, fields: list[str], rows: list[tuple[object, list]]) -> None:
-    """The same from plain values: ``rows`` are (primary key, [value per field])."""
+    """The same from plain values: ``rows`` are (primary key, [value per field]); a key given
+    twice takes its last values. SQLite: ``UPDATE ... WHERE id = ?`` by executemany (sqlite3
+    loops in C). PostgreSQL: one ``UPDATE ... FROM unnest(<one array per column>)``, since
+    psycopg's executemany sends and dumps one statement per row."""
     if not rows:
         return
     meta, quote = model._meta, connection.ops.quote_name
     columns = [meta.get_field(name) for name in fields]
-    assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
     prepare = [_preparer(c) for c in columns]
+    last = {pk: values for pk, values in rows}
     params = [
-        [fn(value) for fn, value in zip(prepare, values, strict=True)] + [pk] for pk, values in rows
+        [fn(value) for fn, value in zip(prepare, values, strict=True)] + [pk]
+        for pk, values in last.items()
     ]
+    table, key = quote(meta.db_table), quote(meta.pk.column)
+    if connection.vendor == "postgresql":
+        names = [f"c{i}" for i in range(len(columns))]
+        assignments = ", ".join(f"{quote(c.column)} = v.c{i}" for i, c in enumerate(columns))
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM {_unnest([*columns, meta.pk])} "
+            f"AS v({', '.join(names)}, k) WHERE {table}.{key} = v.k"
+        )
+        _execute_columns(sql, params)
+        return
+    assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {key} = %s", params)
 
 
 def values_insert(
     model, fields: list[str], rows: list[list | tuple], *, ignore_conflicts: bool = False
 ) -> None:
-    """INSERT plain value rows (one value per field, in order) with executemany: for writers
-    that never build model instances (the rollup job's facts; a primary key may be a field).
-    Fields with defaults are not filled in: name them and give their values."""
+    """INSERT plain value rows (one value per field, in order): for writers that never build
+    model instances (the rollup job's facts; a primary key may be a field). Fields with defaults
+    are not filled in: name them and give their values."""
     if not rows:
         return
-    meta, quote = model._meta, connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
-    sql = (
-        f"{_insert_verb(ignore_conflicts)} INTO {quote(meta.db_table)} "
-        f"({', '.join(quote(c.column) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}){_insert_tail(ignore_conflicts)}"
-    )
+    columns = [model._meta.get_field(name) for name in fields]
     prepare = [_preparer(c) for c in columns]
-    params = [[fn(value) for fn, value in zip(prepare, row, strict=True)] for row in rows]
+    _insert(model, columns, [[fn(v) for fn, v in zip(prepare, row, strict=True)] for row in rows],
+            ignore_conflicts)  # fmt: skip
+
+
+def _insert(model, columns: list, params: list[list], ignore_conflicts: bool) -> None:
+    """SQLite: executemany of one VALUES row. PostgreSQL: one ``INSERT ... SELECT * FROM
+    unnest(...)`` with an array per column (one statement, one round trip)."""
+    quote = connection.ops.quote_name
+    head = (
+        f"{_insert_verb(ignore_conflicts)} INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(c.column) for c in columns)})"
+    )
+    tail = _insert_tail(ignore_conflicts)
+    if connection.vendor == "postgresql":
+        _execute_columns(f"{head} SELECT * FROM {_unnest(columns)}{tail}", params)
+        return
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(f"{head} VALUES ({', '.join(['%s'] * len(columns))}){tail}", params)
+
+
+PG_CHUNK = 5000  # rows per unnest statement
+
+
+def _unnest(columns: list) -> str:
+    """``unnest(%b::type[], ...)`` for these fields (their PostgreSQL column types), each array
+    a parameter dumped in binary (``_execute_columns``)."""
+    return "unnest(" + ", ".join(f"%b::{c.db_type(connection)}[]" for c in columns) + ")"
+
+
+def _execute_columns(sql: str, params: list[list]) -> None:
+    """Run ``sql`` with ``params`` (rows) turned into one list per column, bound on the server
+    in binary (Django's client-side binding would quote every array element in Python)."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        for start in range(0, len(params), PG_CHUNK):
+            chunk = params[start : start + PG_CHUNK]
+            columns = [list(column) for column in zip(*chunk, strict=True)]
+            cursor.execute(sql, columns)
+
+
+def ids_read(model, objs: list, scope: str, key: str) -> None:
+    """Give instances just inserted by ``rows_insert`` their primary keys, read back by a
+    unique (``scope``, ``key``) pair of columns (attnames), 500 keys per query."""
+    wanted: dict[object, list] = defaultdict(list)
+    for obj in objs:
+        wanted[getattr(obj, scope)].append(getattr(obj, key))
+    ids: dict[tuple, object] = {}
+    for scope_value, keys in wanted.items():
+        for start in range(0, len(keys), 500):
+            found = model._default_manager.filter(
+                **{scope: scope_value, f"{key}__in": keys[start : start + 500]}
+            ).values_list(key, "pk")
+            ids.update({(scope_value, k): pk for k, pk in found})
+    for obj in objs:
+        obj.pk = ids[(getattr(obj, scope), getattr(obj, key))]
+        obj._state.adding = False
 
 
 def _insert_verb(ignore_conflicts: bool) -> str:
@@ -82,7 +146,17 @@ def _json_preparer(field):
         from psycopg.types.json import Jsonb
 
         return lambda value: None if value is None else Jsonb(value)
-    return lambda value: None if value is None else json.dumps(value)
+    return _json_text
+
+
+def _json_text(value):
+    """``json.dumps`` as Django's JSONField stores it, with the empty containers most rows
+    carry (a step's notes, a status's raw payload) written without a call into the encoder."""
+    if value is None:
+        return None
+    if not value and type(value) in (dict, list):
+        return "{}" if type(value) is dict else "[]"
+    return json.dumps(value)
 
 
 def _preparer(field):
@@ -103,13 +177,13 @@ def _preparer(field):
 
 
 def rows_insert(model, objs: list, *, ignore_conflicts: bool = False) -> None:
-    """``bulk_create`` without primary keys coming back, as one parameterised INSERT run with
-    executemany: the rows' values are converted by a plain function per column instead of
+    """``bulk_create`` without primary keys coming back, as one parameterised INSERT (see
+    ``_insert``): the rows' values are converted by a plain function per column instead of
     Django's per-value compiler path (most of the CPU of a batch's inserts). Fields with
     ``auto_now``/``auto_now_add`` get their ``pre_save`` value as in ``save``."""
     if not objs:
         return
-    meta, quote = model._meta, connection.ops.quote_name
+    meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]  # an automatic key
     stamped = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
@@ -117,13 +191,6 @@ def rows_insert(model, objs: list, *, ignore_conflicts: bool = False) -> None:
     for obj in objs:
         for f in stamped:
             f.pre_save(obj, add=True)
-    columns = ", ".join(quote(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = (
-        f"{_insert_verb(ignore_conflicts)} INTO {quote(meta.db_table)} ({columns}) "
-        f"VALUES ({marks}){_insert_tail(ignore_conflicts)}"
-    )
     prepare = [(f.attname, _preparer(f)) for f in fields]
     params = [[fn(getattr(obj, name)) for name, fn in prepare] for obj in objs]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    _insert(model, fields, params, ignore_conflicts)

@@ -125,17 +125,33 @@ def consent_states_bulk(
     """The state string per (channel, purpose) for many customers in one query (batch senders)."""
     now = at or timezone.now()
     ids = list(customer_ids)
+    return consent_states_from(consent_entries_bulk(customer_ids=ids, until=now), ids, now)
+
+
+def consent_entries_bulk(
+    *, customer_ids: Iterable[int], until: datetime | None = None
+) -> dict[int, list[ledger.ConsentEntry]]:
+    """The ledgers of many customers (up to ``until``), oldest first, as plain tuples."""
     grouped: dict[int, list[ledger.ConsentEntry]] = defaultdict(list)
-    rows = ConsentEntry.objects.filter(customer_id__in=ids, at__lte=now).order_by("at", "id")
+    rows = ConsentEntry.objects.filter(customer_id__in=list(customer_ids))
+    if until is not None:
+        rows = rows.filter(at__lte=until)
     fields = ("customer_id", "channel", "purpose", "status", "source", "at", "expires_at")
-    for customer_id, *values in rows.values_list(*fields):  # plain tuples: no model instances
+    for customer_id, *values in rows.order_by("at", "id").values_list(*fields):
         grouped[customer_id].append(ledger.ConsentEntry(*values))
+    return grouped
+
+
+def consent_states_from(
+    entries: dict[int, list[ledger.ConsentEntry]], customer_ids: Iterable[int], at: datetime
+) -> dict[int, dict[tuple[str, str], str]]:
+    """``consent_states_bulk`` from ledgers already read (entries after ``at`` do not count)."""
     return {
         cid: {
             key: state.status
-            for key, state in ledger.consent_current(grouped.get(cid, []), now=now).items()
+            for key, state in ledger.consent_current(entries.get(cid, []), now=at).items()
         }
-        for cid in ids
+        for cid in customer_ids
     }
 
 

@@ -149,6 +149,9 @@ class Message(models.Model):
             self.decision_action, self.decision_reason, self.decision_until, self.decision_detail
         )
 
+    # What was sent, not how it went: outcome writers read messages without these columns.
+    BODY_FIELDS = ("rendered_text", "spec", "variables")
+
     @staticmethod
     def decision_fields(decision: Decision) -> dict:
         """The Message fields that store ``decision``, for create()/update()."""

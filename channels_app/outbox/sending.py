@@ -72,7 +72,9 @@ def send_results_record(
     with transaction.atomic():
         # The rows as they are now (a status webhook may have come first); their customer and
         # workspace are the ones the caller already holds.
-        rows = Message.objects.filter(pk__in=[message.pk for message, *_ in taken])
+        rows = Message.objects.defer(*Message.BODY_FIELDS).filter(
+            pk__in=[message.pk for message, *_ in taken]
+        )
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(of=("self",)).order_by("id")
         current = {row.pk: row for row in rows}

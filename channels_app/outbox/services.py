@@ -9,7 +9,6 @@ idempotency_key) returns the existing row's result and writes nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,7 +29,7 @@ from channels_app.policies.selectors import channel_best, message_cost_estimate,
 from channels_app.policy import Decision
 from channels_app.tmpl.render import RenderedMessage, TemplateRenderError
 from channels_app.tmpl.services import TemplateNotApproved, template_render_for_customer
-from console.db import rows_insert
+from console.db import ids_read, rows_insert
 from console.models import Customer, Workspace
 
 CHANNELS = ("sms", "whatsapp", "voice")
@@ -274,28 +273,11 @@ def messages_write(rows: list[Message]) -> None:
             row.pk = None
             _save(row)
         return
-    _ids_read(rows)
+    ids_read(Message, rows, "workspace_id", "idempotency_key")
     for row in rows:
         _saved(row, kick=False)
     if any(row.status in PENDING_STATUSES for row in rows):
         outbox_kick()
-
-
-def _ids_read(rows: list[Message]) -> None:
-    """The primary keys of rows just inserted, by their (workspace, idempotency key)."""
-    wanted: dict[int, list[str]] = defaultdict(list)
-    for row in rows:
-        wanted[row.workspace_id].append(row.idempotency_key)
-    ids: dict[tuple[int, str], int] = {}
-    for workspace_id, keys in wanted.items():
-        for start in range(0, len(keys), 500):
-            found = Message.objects.filter(
-                workspace_id=workspace_id, idempotency_key__in=keys[start : start + 500]
-            ).values_list("idempotency_key", "id")
-            ids.update({(workspace_id, key): pk for key, pk in found})
-    for row in rows:
-        row.pk = ids[(row.workspace_id, row.idempotency_key)]
-        row._state.adding = False
 
 
 def _known(workspace: Workspace, key: str, run_id: int | None) -> EnqueueResult | None:

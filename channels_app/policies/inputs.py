@@ -17,8 +17,10 @@ from django.db.models.functions import Coalesce
 
 from channels_app.consent.selectors import (
     SendPreferences,
+    consent_entries_bulk,
     consent_state,
     consent_states_bulk,
+    consent_states_from,
     preferences_bulk,
     preferences_for,
 )
@@ -74,10 +76,14 @@ class BatchInputs:
     sends: dict[int, list[SendRow]] | None = None
     sends_since: datetime | None = None
     added: dict[int, list[SendRow]] = field(default_factory=dict)
+    ledgers: dict | None = None  # consent entries per customer, read at the first question
 
     def consent_at(self, at: datetime) -> dict[int, dict[tuple[str, str], str]]:
+        """States at ``at``; the ledgers are read once per batch, whatever moments are asked."""
         if at not in self.consent:
-            self.consent[at] = consent_states_bulk(customer_ids=list(self.customers), at=at)
+            if self.ledgers is None:
+                self.ledgers = consent_entries_bulk(customer_ids=list(self.customers))
+            self.consent[at] = consent_states_from(self.ledgers, list(self.customers), at)
         return self.consent[at]
 
     def sends_of(self, customer_id: int, since: datetime) -> list[SendRow]:
@@ -111,12 +117,26 @@ _batch: ContextVar[BatchInputs | None] = ContextVar("policy_batch", default=None
 def batch_inputs(customers: Iterable[Customer]) -> Iterator[BatchInputs]:
     """Within the block, decisions for these customers read consent and preferences in bulk
     (one query each per batch instead of one per message). Use inside the batch's transaction."""
-    scope = BatchInputs({c.pk: c for c in customers})
+    by_id = {c.pk: c for c in customers}
+    outer = _batch.get()
+    if outer is not None and by_id.keys() <= outer.customers.keys():
+        yield outer  # an enclosing batch already covers them: share its reads
+        return
+    scope = BatchInputs(by_id)
     token = _batch.set(scope)
     try:
         yield scope
     finally:
         _batch.reset(token)
+
+
+def consent_states_of(customer_ids: list[int], at: datetime) -> dict:
+    """``consent_states_bulk``, answered by the current batch when it covers the customers."""
+    scope = _batch.get()
+    if scope is not None and set(customer_ids) <= scope.customers.keys():
+        states = scope.consent_at(at)
+        return {cid: states.get(cid, {}) for cid in customer_ids}
+    return consent_states_bulk(customer_ids=customer_ids, at=at)
 
 
 def batch_scope(customer: Customer) -> BatchInputs | None:

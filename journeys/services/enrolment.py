@@ -21,7 +21,7 @@ from django.db.models import F
 
 from channels_app.outbox.services import messages_batch
 from channels_app.policies.inputs import batch_inputs
-from console.db import rows_insert
+from console.db import ids_read, rows_insert
 from console.models import Customer, Event, Workspace
 from journeys.clock import Speed, clock_speed, real_now
 from journeys.engine import (
@@ -131,7 +131,9 @@ def _runs_insert(rows: list[Run]) -> list[Run | None]:
         return []
     try:
         with transaction.atomic():
-            return list(Run.objects.bulk_create(rows))
+            rows_insert(Run, rows)
+        ids_read(Run, rows, "journey_id", "enrol_key")
+        return list(rows)
     except IntegrityError:
         created: list[Run | None] = []
         for row in rows:

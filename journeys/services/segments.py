@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from channels_app.policies.inputs import batch_inputs
 from console.live import live_publish
 from console.models import Customer
 from journeys.clock import clock_now, real_now
@@ -61,14 +62,15 @@ def segment_enrolment_step(job_id: int, *, chunk: int = CHUNK) -> bool:
             return False
         now = clock_now(journey.workspace)
         graph = graph_of(job.version_id, job.version.graph)
-        views = customer_views(customers, real_now())
-        items = [
-            Enrolment(c, f"segment:{job.pk}:{c.pk}", context=dict(c.attributes or {}))
-            for c in customers
-            if segment_matches(graph, views[c.pk], now=now)
-        ]
-        job.version.journey = journey
-        result = runs_enrol(version=job.version, items=items, now=now, views=views)
+        with batch_inputs(customers):  # the chunk's consent ledgers read once for all uses
+            views = customer_views(customers, real_now())
+            items = [
+                Enrolment(c, f"segment:{job.pk}:{c.pk}", context=dict(c.attributes or {}))
+                for c in customers
+                if segment_matches(graph, views[c.pk], now=now)
+            ]
+            job.version.journey = journey
+            result = runs_enrol(version=job.version, items=items, now=now, views=views)
         job.scanned += len(customers)
         job.enrolled += len(result.runs)
         job.last_customer_id = customers[-1].pk

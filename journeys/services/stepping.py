@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
 from channels_app.outbox.services import messages_batch
-from channels_app.policies.inputs import batch_inputs
+from channels_app.policies.inputs import batch_inputs, consent_states_of
 from console.db import rows_update, values_insert
 from console.live import live_publish
 from console.models import Customer, Workspace
@@ -77,10 +77,8 @@ def _crash_point(name: str) -> None:
 
 def customer_views(customers: Iterable[Customer], at: datetime) -> dict[int, CustomerView]:
     """Snapshots for the engine: attributes, consent per channel.purpose, reachability."""
-    from channels_app.consent.selectors import consent_states_bulk
-
     customers = {c.pk: c for c in customers}
-    states = consent_states_bulk(customer_ids=list(customers), at=at) if customers else {}
+    states = consent_states_of(list(customers), at) if customers else {}
     views = {}
     for pk, customer in customers.items():
         consent = {f"{ch}.{purpose}": s for (ch, purpose), s in states.get(pk, {}).items()}
@@ -192,13 +190,13 @@ def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = No
         inputs = _inputs_for([run.pk for run in runs])
         speeds = _speeds()
         real = real_now()
-        views = customer_views({run.customer_id: run.customer for run in runs}.values(), real)
         suppressors = suppressors_for([run.customer_id for run in runs])
         works = []
         with (
-            batch_inputs(run.customer for run in runs),
+            batch_inputs(run.customer for run in runs),  # consent ledgers read once, below
             messages_batch(run_ids=[r.pk for r in runs]),
         ):
+            views = customer_views({r.customer_id: r.customer for r in runs}.values(), real)
             for run in runs:
                 speed = speeds.get(run.workspace_id, Speed())
                 work = work_load(run, speed.at(real), views[run.customer_id])
@@ -335,29 +333,34 @@ def _counter_deltas(works: list[Work]) -> dict[tuple, int]:
 
 
 def counters_apply(deltas: dict[tuple, int]) -> None:
-    """Add ``deltas`` ((journey, version, node, metric) -> n): one insert, one update per key."""
+    """Add ``deltas`` ((journey, version, node, metric) -> n): one insert of the missing keys,
+    one executemany of the increments."""
     deltas = {key: n for key, n in deltas.items() if n}
     if not deltas:
         return
-    NodeCounter.objects.bulk_create(
-        [NodeCounter(journey_id=j, version_number=v, node_id=n, metric=m) for j, v, n, m in deltas],
-        ignore_conflicts=True,
-    )
-    for (journey_id, version, node_id, metric), n in deltas.items():
-        NodeCounter.objects.filter(
-            journey_id=journey_id, version_number=version, node_id=node_id, metric=metric
-        ).update(count=F("count") + n)
+    fields = ["journey", "version_number", "node_id", "metric"]
+    values_insert(NodeCounter, [*fields, "count"], [[*key, 0] for key in deltas],
+                  ignore_conflicts=True)  # fmt: skip
+    quote = connection.ops.quote_name
+    where = " AND ".join(f"{quote(NodeCounter._meta.get_field(f).column)} = %s" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(NodeCounter._meta.db_table)} SET {quote('count')} = "
+            f"{quote('count')} + %s WHERE {where}",
+            [[n, *key] for key, n in deltas.items()],
+        )
 
 
 def _publish(works: list[Work]) -> None:
     for journey_id in {w.run.journey_id for w in works}:
         live_publish(f"journey:{journey_id}", kind="runs")
-    for work in works:
-        if work.steps:
-            live_publish(
-                f"customer:{work.run.customer_id}", kind="journey", journey=work.run.journey_id,
-                node=work.state.node_id or "",
-            )  # fmt: skip
+    notices = {  # the coalescer keeps one notice per topic anyway: the last one
+        f"customer:{work.run.customer_id}": (work.run.journey_id, work.state.node_id or "")
+        for work in works
+        if work.steps
+    }
+    for topic, (journey_id, node_id) in notices.items():
+        live_publish(topic, kind="journey", journey=journey_id, node=node_id)
 
 
 def new_token() -> str:

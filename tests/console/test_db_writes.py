@@ -1,0 +1,89 @@
+"""The batch writers of console.db on the suite's database (SQLite by default, PostgreSQL in the
+CI's second run, where rows travel as one array per column): every column type the engine
+writes comes back as it went in."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from channels_app.models.outbox import Message, MessageStatusChange
+from console.db import ids_read, rows_insert, rows_update, values_insert, values_update
+from console.models import Customer, Event
+
+AT = datetime(2026, 12, 5, 10, 30, 0, 123456, tzinfo=UTC)
+AWKWARD = 'quote " backslash \\ comma, brace { } newline\n हिन्दी'
+
+
+@pytest.fixture
+def customer(workspace):
+    return Customer.objects.create(workspace=workspace, external_id="C1", phone="+919800000001")
+
+
+def _message(customer, key: str, **fields) -> Message:
+    base = dict(workspace=customer.workspace, customer=customer, channel="sms",
+                purpose="service", template_key="t", idempotency_key=key, to_number="+91",
+                created_at=AT, status_at=AT)  # fmt: skip
+    base.update(fields)
+    return Message(**base)
+
+
+def test_rows_insert_then_ids_read_round_trips_every_column_type(customer):
+    rows = [
+        _message(customer, "k1", rendered_text=AWKWARD, cost=Decimal("0.1150"),
+                 spec={"a": [1, None, AWKWARD]}, variables={}, due_at=None),
+        _message(customer, "k2", rendered_text="", cost=Decimal("0"), spec={}, due_at=AT),
+    ]  # fmt: skip
+    rows_insert(Message, rows)
+    ids_read(Message, rows, "workspace_id", "idempotency_key")
+    first, second = (Message.objects.get(pk=row.pk) for row in rows)
+    assert first.idempotency_key == "k1" and second.idempotency_key == "k2"
+    assert first.rendered_text == AWKWARD and first.spec == {"a": [1, None, AWKWARD]}
+    assert first.cost == Decimal("0.1150") and first.due_at is None
+    assert second.due_at == AT and second.created_at == AT and second.spec == {}
+
+
+def test_values_update_writes_the_last_values_of_a_key_given_twice(customer):
+    rows = [_message(customer, f"k{i}") for i in range(3)]
+    rows_insert(Message, rows)
+    ids_read(Message, rows, "workspace_id", "idempotency_key")
+    later = AT + timedelta(hours=1)
+    values_update(Message, ["status", "sent_at", "error_reason"], [
+        (rows[0].pk, ["sending", AT, AWKWARD]),
+        (rows[1].pk, ["sent", None, ""]),
+        (rows[0].pk, ["sent", later, "last"]),
+    ])  # fmt: skip
+    got = {m.pk: m for m in Message.objects.all()}
+    assert (got[rows[0].pk].status, got[rows[0].pk].sent_at) == ("sent", later)
+    assert got[rows[0].pk].error_reason == "last"
+    assert (got[rows[1].pk].status, got[rows[1].pk].sent_at) == ("sent", None)
+    assert got[rows[2].pk].status == "queued"  # not named: untouched
+    rows[2].status = "blocked"
+    rows_update(Message, [rows[2]], ["status"])
+    assert Message.objects.get(pk=rows[2].pk).status == "blocked"
+
+
+def test_values_insert_skips_conflicts_only_when_asked(customer):
+    message = _message(customer, "k1")
+    rows_insert(Message, [message])
+    ids_read(Message, [message], "workspace_id", "idempotency_key")
+    fields = ["message", "status", "at", "source", "applied", "detail", "raw", "recorded_at"]
+    row = [message.pk, "sent", AT, "dispatch", True, AWKWARD, {"k": AWKWARD}, AT]
+    values_insert(MessageStatusChange, fields, [row, [*row[:5], "again", {}, AT]],
+                  ignore_conflicts=True)  # fmt: skip
+    stored = MessageStatusChange.objects.get()
+    assert (stored.detail, stored.raw, stored.applied) == (AWKWARD, {"k": AWKWARD}, True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        values_insert(MessageStatusChange, fields, [row])
+    assert MessageStatusChange.objects.count() == 1
+
+
+def test_values_insert_stores_many_rows_in_order(customer):
+    fields = ["workspace", "customer", "name", "properties", "occurred_at", "received_at",
+              "source", "idempotency_key"]  # fmt: skip
+    rows = [[customer.workspace_id, customer.pk, "order.placed", {"n": n}, AT, AT, "api", f"e{n}"]
+            for n in range(1200)]  # fmt: skip
+    values_insert(Event, fields, rows)
+    stored = dict(Event.objects.values_list("idempotency_key", "properties"))
+    assert len(stored) == 1200 and stored["e1199"] == {"n": 1199}
