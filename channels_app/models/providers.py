@@ -98,6 +98,9 @@ class WebhookReceipt(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     result = models.CharField(max_length=300, blank=True)
+    replay_failures = models.PositiveSmallIntegerField(
+        default=0, help_text="Replays that raised; at REPLAY_ATTEMPTS the receipt is given up"
+    )
 
     class Meta:
         constraints = [

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from channels_app.ivr.services import IvrAnswer, inbound_call_receive, keypress_receive
@@ -37,6 +38,7 @@ log = logging.getLogger("sangam.webhooks")
 security_log = logging.getLogger("sangam.security")
 LIVE_CALL_ENDPOINTS = ("voice/gather", "voice/inbound", "passthru")
 REPLAY_AFTER_S = 60  # a receipt unprocessed this long was left behind by a crash
+REPLAY_ATTEMPTS = 5  # replays that raise before a receipt is given up (its error kept)
 # A receipt keeps this much of a body: a longer one could not be replayed whole (Meta batches
 # statuses; the simulator posts up to EVENTS_PER_POST outcomes per webhook).
 RECEIPT_BODY_CHARS = 262_144
@@ -241,6 +243,23 @@ def webhook_receipts_replay(
     for receipt_id in ids:
         try:
             done += bool(webhook_receipt_replay(receipt_id))
-        except Exception:  # noqa: BLE001  (one bad receipt must not stop the others)
+        except Exception as exc:  # noqa: BLE001  (one bad receipt must not stop the others)
             log.exception("replaying webhook receipt %s failed", receipt_id)
+            _replay_failed(receipt_id, exc)
     return done
+
+
+def _replay_failed(receipt_id: int, exc: Exception) -> None:
+    """Count a replay that raised; after REPLAY_ATTEMPTS the receipt is closed with the error, so
+    that receipts that always fail cannot hold the oldest places of every sweep for ever."""
+    WebhookReceipt.objects.filter(pk=receipt_id, processed_at__isnull=True).update(
+        replay_failures=F("replay_failures") + 1
+    )
+    WebhookReceipt.objects.filter(
+        pk=receipt_id, processed_at__isnull=True, replay_failures__gte=REPLAY_ATTEMPTS
+    ).update(
+        processed_at=timezone.now(),
+        result=f"replay gave up after {REPLAY_ATTEMPTS} attempts: {type(exc).__name__}: {exc}"[
+            :300
+        ],
+    )

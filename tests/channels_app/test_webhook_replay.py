@@ -100,3 +100,28 @@ def test_the_outbox_sweep_runs_the_replay(customer, twilio_standin, crash_after_
     assert totals["webhooks_replayed"] == 1
     message.refresh_from_db()
     assert message.status == "delivered"
+
+
+def test_a_receipt_whose_replay_always_fails_is_given_up_with_its_error(
+    customer, twilio_standin, crash_after_store
+):
+    from channels_app.webhooks.services import REPLAY_ATTEMPTS
+
+    account, message = sent_sms(customer, twilio_standin)
+    with pytest.raises(RuntimeError):
+        twilio_post(Client(), account, status_form(message, "delivered"))
+    # The processing keeps failing (crash_after_store stays): each sweep counts one failure.
+    for attempt in range(1, REPLAY_ATTEMPTS):
+        assert webhook_receipts_replay(now=timezone.now() + LATER) == 0
+        receipt = WebhookReceipt.objects.get()
+        assert (receipt.replay_failures, receipt.processed_at) == (attempt, None)
+    webhook_receipts_replay(now=timezone.now() + LATER)
+    receipt = WebhookReceipt.objects.get()
+    assert receipt.processed_at is not None
+    assert receipt.result.startswith(
+        f"replay gave up after {REPLAY_ATTEMPTS} attempts: RuntimeError"
+    )
+    crash_after_store.undo()
+    assert webhook_receipts_replay(now=timezone.now() + LATER) == 0  # no longer in the sweep
+    message.refresh_from_db()
+    assert message.status == "sent"
