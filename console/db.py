@@ -91,7 +91,9 @@ def _unnest(columns: list) -> str:
 
 def _execute_columns(sql: str, params: list[list]) -> None:
     """Run ``sql`` with ``params`` (rows) turned into one list per column, bound on the server
-    in binary (Django's client-side binding would quote every array element in Python)."""
+    in binary (Django's client-side binding would quote every array element in Python). The
+    psycopg cursor is the connection's own, inside Django's transaction, with its errors mapped
+    to Django's; Django's query log and execute wrappers do not see these statements."""
     import psycopg
 
     connection.ensure_connection()

@@ -303,12 +303,7 @@ EVENT_FIELDS = ["workspace", "customer", "name", "properties", "occurred_at", "r
 
 
 def _known_store(workspace, pending: list[tuple[int, KnownEvent]], source, outcomes) -> list[int]:
-    keys = [event.key for _, event in pending]
-    existing = dict(
-        Event.objects.filter(workspace=workspace, idempotency_key__in=keys).values_list(
-            "idempotency_key", "id"
-        )
-    )
+    existing = _stored_ids(workspace, [event.key for _, event in pending])
     now = timezone.now()
     rows, row_index, customer_ids = [], [], set()
     seen: dict[str, int] = {}
@@ -332,13 +327,11 @@ def _known_store(workspace, pending: list[tuple[int, KnownEvent]], source, outco
     except IntegrityError:
         # A concurrent request stored some of the same event ids first: store the rest one by one.
         for row in rows:
-            if _event_store_one(Event(**dict(zip(EVENT_FIELDS_ATTS, row, strict=True)))) is None:
+            event = Event(**{Event._meta.get_field(f).attname: v
+                             for f, v in zip(EVENT_FIELDS, row, strict=True)})  # fmt: skip
+            if _event_store_one(event) is None:
                 taken.add(row[-1])
-    ids = dict(
-        Event.objects.filter(
-            workspace=workspace, idempotency_key__in=[row[-1] for row in rows]
-        ).values_list("idempotency_key", "id")
-    ) if rows else {}  # fmt: skip
+    ids = _stored_ids(workspace, [row[-1] for row in rows])
     new_ids = []
     for index, row in zip(row_index, rows, strict=True):
         pk = ids.get(row[-1])
@@ -355,7 +348,12 @@ def _known_store(workspace, pending: list[tuple[int, KnownEvent]], source, outco
     return new_ids
 
 
-EVENT_FIELDS_ATTS = ["workspace_id", "customer_id", *EVENT_FIELDS[2:]]
+def _stored_ids(workspace: Workspace, keys: list[str]) -> dict[str, int]:
+    """Event id per idempotency key, for the keys already stored in ``workspace``."""
+    if not keys:
+        return {}
+    rows = Event.objects.filter(workspace=workspace, idempotency_key__in=keys)
+    return dict(rows.values_list("idempotency_key", "id"))
 
 
 def _event_store_one(row: Event) -> Event | None:

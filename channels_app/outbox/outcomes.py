@@ -162,7 +162,7 @@ def _event_item(message: Message, suffix: str, name: str, extra: dict, at) -> Kn
     )  # fmt: skip
 
 
-HISTORY_FIELDS = ["message", "status", "at", "source", "applied", "detail", "raw", "recorded_at"]
+HISTORY_FIELDS = ["message", "status", "at", "source", "applied", "detail", "raw"]
 
 
 def _history_row(message: Message, report: OutcomeReport, applied: bool) -> list:
@@ -171,12 +171,11 @@ def _history_row(message: Message, report: OutcomeReport, applied: bool) -> list
 
 
 def history_insert(rows: list[list]) -> None:
-    """Status history rows (HISTORY_FIELDS order, without recorded_at); a status already
-    recorded for a message is skipped."""
+    """Status history rows in HISTORY_FIELDS order, recorded now; a status already recorded for
+    a message is skipped."""
     now = timezone.now()
-    values_insert(
-        MessageStatusChange, HISTORY_FIELDS, [[*row, now] for row in rows], ignore_conflicts=True
-    )
+    values_insert(MessageStatusChange, [*HISTORY_FIELDS, "recorded_at"],
+                  [[*row, now] for row in rows], ignore_conflicts=True)  # fmt: skip
 
 
 def _fields(message: Message, new_status: str, report: OutcomeReport) -> dict[str, Any]:

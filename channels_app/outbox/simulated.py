@@ -12,7 +12,7 @@ from django.utils import timezone
 from channels_app.models.outbox import SimulatedOutcome
 from channels_app.providers.base import WebhookRequest
 from channels_app.providers.simulator import SimEvent, SimulatorAdapter, simulator_webhook
-from channels_app.providers_console.services import simulator_config
+from channels_app.providers_console.services import adapter_for
 from channels_app.webhooks.paths import webhook_url
 from channels_app.webhooks.services import Owner, WebhookAnswer, webhook_receive
 from console.models import Workspace
@@ -28,7 +28,7 @@ def simulator_post(
 ) -> WebhookAnswer:
     """Sign ``events`` with the workspace's simulator secret and receive them as a webhook
     (``adapter``: the workspace's simulator, when the caller already holds it)."""
-    adapter = adapter or SimulatorAdapter(simulator_config(workspace=workspace))
+    adapter = adapter or adapter_for(workspace=workspace, account=None)
     body, headers = simulator_webhook(events, adapter.config.secret)
     request = WebhookRequest(
         url=webhook_url("simulator", workspace.pk), headers=headers, raw_body=body
@@ -64,7 +64,7 @@ def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 500)
         by_workspace[workspace_id].append(SimEvent(**event))
     for workspace_id, events in by_workspace.items():
         workspace = Workspace.objects.get(pk=workspace_id)
-        adapter = SimulatorAdapter(simulator_config(workspace=workspace))  # one read per sweep
+        adapter = adapter_for(workspace=workspace, account=None)  # one settings read per sweep
         for chunk in _posts(events):
             simulator_post(workspace=workspace, events=chunk, adapter=adapter)
     return len(rows)

@@ -296,8 +296,8 @@ def works_persist(works: list[Work]) -> None:
     for work in works:
         _sync_run(work)
     rows_update(Run, [w.run for w in works], RUN_FIELDS)
-    values_insert(StepRow, STEP_FIELDS, [_step_row(w.run.pk, step) for w in works for step in w.steps],
-                  ignore_conflicts=True)  # fmt: skip
+    steps = [_step_row(work.run.pk, step) for work in works for step in work.steps]
+    values_insert(StepRow, STEP_FIELDS, steps, ignore_conflicts=True)
     counters_apply(_counter_deltas(works))
     for work in works:
         work.effects.after_persist(work)

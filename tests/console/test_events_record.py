@@ -70,3 +70,31 @@ def test_api_events_and_known_events_share_the_key_space(workspace, customer, he
     assert outcome.status == "duplicate"
     assert outcome.id == Event.objects.get(idempotency_key="order-1").pk
     assert len(heard) == 1
+
+
+def test_a_key_a_concurrent_writer_stores_first_is_a_duplicate_and_the_rest_are_stored(
+    workspace, customer, heard, monkeypatch
+):
+    import console.services as services
+
+    # Another request commits "msg:7:sent" just after our read of the stored keys.
+    stored = Event.objects.create(workspace=workspace, customer=customer, name="message.sent",
+                                  occurred_at=AT, received_at=AT, idempotency_key="msg:7:sent")  # fmt: skip
+    monkeypatch.setattr(services, "_stored_ids", _misses_once(services._stored_ids))
+    ids = events_record(
+        workspace=workspace,
+        events=[_event(customer, "msg:7:sent"), _event(customer, "msg:7:read", "message.read")],
+    )
+    read = Event.objects.get(idempotency_key="msg:7:read")
+    assert ids == [read.pk] and heard == [[read.pk]]  # the racing key is not announced again
+    assert set(Event.objects.values_list("id", flat=True)) == {stored.pk, read.pk}
+
+
+def _misses_once(real_read):
+    calls = []
+
+    def read(workspace, keys):
+        calls.append(keys)
+        return {} if len(calls) == 1 else real_read(workspace, keys)
+
+    return read
