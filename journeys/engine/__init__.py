@@ -35,6 +35,8 @@ from .registry import (
 )
 from .stepper import MAX_STEPS_PER_ADVANCE, run_advance, run_stop
 from .types import (
+    CustomerNeeded,
+    CustomerUnread,
     Advance,
     CallOutcome,
     CallRequest,
@@ -61,6 +63,8 @@ __all__ = [
     "Advance",
     "CallOutcome",
     "CallRequest",
+    "CustomerNeeded",
+    "CustomerUnread",
     "CustomerView",
     "Effect",
     "EntryDecision",

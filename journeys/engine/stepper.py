@@ -26,6 +26,7 @@ from .format import ExitRule, GoalRule, JourneyVersion
 from .nodes.common import run_scope
 from .registry import node_kind
 from .types import (
+    CustomerNeeded,
     KEYED_INPUTS,
     Advance,
     CallOutcome,
@@ -170,6 +171,8 @@ class _Runner:
                 input=inp,
             )
             return node_kind(node.kind).step(ctx)
+        except CustomerNeeded:
+            raise  # the caller reads the customer and advances the run again (run_advance)
         except Exception as error:  # a bad node fails its run, never the worker's whole batch
             return StepOutcome(end="failed", reason=f"failed: {node.id}: {error}")
 
@@ -304,7 +307,9 @@ def run_advance(
     customer: CustomerView | None = None,
 ) -> Advance:
     """Advance one run. Pure: the given state is not modified; the same arguments always give the
-    same result. An ended run ignores its inputs (nothing happens, nothing is recorded)."""
+    same result. An ended run ignores its inputs (nothing happens, nothing is recorded).
+    ``customer`` may be a ``CustomerUnread``: if a step reads more than it holds,
+    ``CustomerNeeded`` is raised and the caller advances the run again with the whole snapshot."""
     state = _copy_state(state)
     if state.ended:
         return Advance(state)

@@ -92,6 +92,29 @@ class CustomerView:
     reachable: Mapping[str, bool] = field(default_factory=dict)
 
 
+class CustomerNeeded(Exception):
+    """Raised by a ``CustomerUnread`` when a step reads what it does not hold (``run_advance``)."""
+
+
+class CustomerUnread:
+    """A customer snapshot holding only the customer's id, time zone and language (columns the
+    service reads cheaply); reading its attributes, consent or reachability raises
+    ``CustomerNeeded``. Most advances (a verdict moving a send on, a timer ending a wait) read
+    nothing more, so the service advances runs with this first and reads the whole customer
+    only for the runs that raised."""
+
+    __slots__ = ("customer_id", "tz", "language")
+
+    def __init__(self, customer_id: str = "", tz: str = "Asia/Kolkata", language: str = "en"):
+        self.customer_id, self.tz, self.language = customer_id, tz, language
+
+    def __getattr__(self, name: str):
+        raise CustomerNeeded(name)
+
+    def __repr__(self) -> str:
+        return f"CustomerUnread({self.customer_id!r})"
+
+
 # --- inputs --------------------------------------------------------------------------------------
 
 

@@ -31,11 +31,16 @@ from console.models import Customer, Workspace
 from journeys.clock import Speed, real_now
 from journeys.engine import (
     Advance,
+    CallRequest,
+    CustomerNeeded,
+    CustomerUnread,
     CustomerView,
     Input,
     JourneyVersion,
     RunState,
+    SendRequest,
     Step,
+    UpdateAttribute,
     journey_parse,
     run_advance,
 )
@@ -146,6 +151,7 @@ def _due_q(speeds: dict[int, Speed], real: datetime) -> Q:
 
 
 def _claim(limit: int, only_ids: list[int] | None) -> list[Run]:
+    """Claim due runs (their customers are read later, and only for the runs that need them)."""
     real = real_now()
     speeds = _speeds()
     base = Run.objects.filter(journey__status="live", due_at__isnull=False)
@@ -166,7 +172,7 @@ def _claim(limit: int, only_ids: list[int] | None) -> list[Run]:
     if not ids:
         return []
     Run.objects.filter(id__in=ids).update(claimed_by=WORKER_ID, claimed_at=real)
-    runs = list(Run.objects.filter(id__in=ids).select_related("customer"))
+    runs = list(Run.objects.filter(id__in=ids))
     # A batch's runs share a few workspaces and versions: each is read once, not once per run
     # (the version's graph is parsed once per process by graph_of, so it is not read at all).
     workspaces = Workspace.objects.in_bulk({run.workspace_id for run in runs})
@@ -174,14 +180,33 @@ def _claim(limit: int, only_ids: list[int] | None) -> list[Run]:
     for run in runs:
         run.workspace = workspaces[run.workspace_id]
         run.version = versions[run.version_id]
-        if run.customer.workspace_id == run.workspace_id:
-            run.customer.workspace = run.workspace
     return runs
+
+
+def _customers_attach(runs: list[Run]) -> None:
+    """Read the customers of ``runs`` in one query (sharing the runs' workspace objects)."""
+    customers = Customer.objects.in_bulk({run.customer_id for run in runs})
+    for run in runs:
+        customer = customers[run.customer_id]
+        if customer.workspace_id == run.workspace_id:
+            customer.workspace = run.workspace
+        run.customer = customer
+
+
+# Effects that act on the customer: a run whose advance asks for one is advanced again with the
+# customer read (sends need consent, preferences and the template's variables).
+_CUSTOMER_EFFECTS = (SendRequest, CallRequest, UpdateAttribute)
 
 
 def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = None) -> int:
     """Claim up to ``limit`` due runs of live journeys (or the given ones) and advance them in one
-    transaction. Returns how many runs were advanced; safe to call from many workers at once."""
+    transaction. Returns how many runs were advanced; safe to call from many workers at once.
+
+    Each run is first advanced with a ``CustomerUnread`` (the customer's id, time zone and
+    language): a send's verdict or a timer that moves a run from one wait to the next reads
+    nothing more about the customer. The runs
+    whose steps read the customer or that ask for a send are advanced again, from the same
+    state, with their customers, consent and the other journeys' suppression read in bulk."""
     with transaction.atomic():
         runs = _claim(limit, only_ids)
         if not runs:
@@ -190,28 +215,60 @@ def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = No
         inputs = _inputs_for([run.pk for run in runs])
         speeds = _speeds()
         real = real_now()
-        suppressors = suppressors_for([run.customer_id for run in runs])
-        works = []
-        with (
-            batch_inputs(run.customer for run in runs),  # consent ledgers read once, below
-            messages_batch(run_ids=[r.pk for r in runs]),
-        ):
-            views = customer_views({r.customer_id: r.customer for r in runs}.values(), real)
-            for run in runs:
-                speed = speeds.get(run.workspace_id, Speed())
-                work = work_load(run, speed.at(real), views[run.customer_id])
-                work.suppressors = _others(suppressors.get(run.customer_id, ()), run.journey_id)
+        partial = _customers_partial({run.customer_id for run in runs})
+        works, needy = [], []
+        for run in runs:
+            customer = partial[run.customer_id]
+            work = work_load(run, speeds.get(run.workspace_id, Speed()).at(real), customer)
+            try:
                 advance = run_advance(
                     work.graph, work.state, now=work.now, inputs=inputs.get(run.pk, []),
-                    customer=work.customer,
+                    customer=customer,
                 )  # fmt: skip
-                work_advance(work, advance)
-                works.append(work)
+            except CustomerNeeded:
+                needy.append(run)
+                continue
+            if any(isinstance(effect, _CUSTOMER_EFFECTS) for effect in advance.effects):
+                needy.append(run)
+                continue
+            work_advance(work, advance)
+            works.append(work)
+        if needy:
+            works += _advance_with_customers(needy, inputs, speeds, real)
         _crash_point("advanced")
         works_persist(works)
         RunInput.objects.filter(run_id__in=[run.pk for run in runs]).delete()
         _crash_point("persisted")
     return len(runs)
+
+
+def _customers_partial(customer_ids: set[int]) -> dict[int, CustomerUnread]:
+    rows = Customer.objects.filter(id__in=customer_ids).values_list("id", "timezone", "language")
+    return {
+        pk: CustomerUnread(str(pk), tz or "Asia/Kolkata", language) for pk, tz, language in rows
+    }
+
+
+def _advance_with_customers(runs: list[Run], inputs, speeds, real: datetime) -> list[Work]:
+    _customers_attach(runs)
+    suppressors = suppressors_for([run.customer_id for run in runs])
+    works = []
+    with (
+        batch_inputs(run.customer for run in runs),  # consent ledgers read once, below
+        messages_batch(run_ids=[r.pk for r in runs]),
+    ):
+        views = customer_views({r.customer_id: r.customer for r in runs}.values(), real)
+        for run in runs:
+            speed = speeds.get(run.workspace_id, Speed())
+            work = work_load(run, speed.at(real), views[run.customer_id])
+            work.suppressors = _others(suppressors.get(run.customer_id, ()), run.journey_id)
+            advance = run_advance(
+                work.graph, work.state, now=work.now, inputs=inputs.get(run.pk, []),
+                customer=work.customer,
+            )  # fmt: skip
+            work_advance(work, advance)
+            works.append(work)
+    return works
 
 
 def work_load(run: Run, now: datetime, customer: CustomerView) -> Work:

@@ -1,6 +1,7 @@
 """The engine with the database: batching, pause/resume/stop, version moves, entry rules, goals,
 stuck runs, the clock, the API and the console screens."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -255,3 +256,37 @@ def test_an_accelerated_workspace_runs_on_journey_time(workspace, clock):
     clock_speed_set(workspace=workspace, factor=1)
     assert clock_now(workspace) == start + timedelta(hours=1)
     assert real_now() == clock.now
+
+
+def test_runs_that_need_their_customer_are_read_whole_the_others_are_not(
+    live, workspace, make_customer, clock
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    live()
+    graph = waits(goal=False)
+    graph["nodes"][2] = {"id": "mark", "kind": "branch", "config": {"arms": [{"port": "gold",
+        "when": {"path": "attributes.tier", "op": "eq", "value": "gold"}}], "otherwise": "other"}}
+    graph["edges"][1:3] = [{"from": "pause1", "port": "out", "to": "mark"},
+                           {"from": "mark", "port": "gold", "to": "wait_done"},
+                           {"from": "mark", "port": "other", "to": "end"}]  # fmt: skip
+    graph["nodes"][0]["config"]["event"] = "tiered"
+    journey_publish(journey=journey_create(workspace=workspace, name="Tiers", graph=graph),
+                    note="v1")  # fmt: skip
+    plain = [make_customer(consent=()) for _ in range(3)]
+    gold, silver = make_customer(consent=(), tier="gold"), make_customer(consent=(), tier="silver")
+    for customer in plain:
+        go(customer)
+    for customer in (gold, silver):
+        send_event(customer, "tiered", ref="T")
+    clock.advance(hours=1, minutes=1)
+    with CaptureQueriesContext(connection) as queries:
+        assert runs_advance_due(limit=100) == 5
+    whole = [q["sql"] for q in queries if '"attributes"' in q["sql"] and "customer" in q["sql"]]
+    assert len(whole) == 1
+    (ids,) = re.findall(r"IN \(([^)]*)\)", whole[0])
+    assert {int(i) for i in ids.split(",")} == {gold.pk, silver.pk}
+    nodes = dict(Run.objects.values_list("customer_id", "node_id"))
+    assert {nodes[c.pk] for c in plain} == {"wait_done"}
+    assert (nodes[gold.pk], nodes[silver.pk]) == ("wait_done", "end")

@@ -240,3 +240,33 @@ def test_a_higher_priority_journey_suppresses_promotions_only():
     assert send_suppressed("promotional", priority=0, active=active)
     assert not send_suppressed("service", priority=0, active=active)
     assert not send_suppressed("promotional", priority=30, active=active)
+
+
+def test_an_advance_with_an_unread_customer_goes_on_until_a_step_reads_the_customer():
+    from journeys.engine import CustomerNeeded, CustomerUnread, CustomerView
+
+    unread = CustomerUnread("7", "Asia/Kolkata", "hi")
+    sim = waiting_sim()
+    done = run_advance(sim.version, sim.state, now=T0 + timedelta(hours=25), customer=unread)
+    assert done.state.status == "exited"  # a timer needs nothing of the customer
+    branch = journey_parse({
+        "nodes": [
+            {"id": "trigger", "kind": "trigger.event", "config": {"event": "go"}},
+            {"id": "wait", "kind": "wait", "config": {"mode": "duration", "hours": 1}},
+            {"id": "tier", "kind": "branch", "config": {"arms": [{"port": "gold", "when": {
+                "path": "attributes.tier", "op": "eq", "value": "gold"}}], "otherwise": "other"}},
+            {"id": "gold", "kind": "exit", "config": {}},
+            {"id": "other", "kind": "exit", "config": {}},
+        ],
+        "edges": [{"from": "trigger", "port": "out", "to": "wait"},
+                  {"from": "wait", "port": "out", "to": "tier"},
+                  {"from": "tier", "port": "gold", "to": "gold"},
+                  {"from": "tier", "port": "other", "to": "other"}],
+    })  # fmt: skip
+    state = run_start(branch, run_id="b", now=T0, customer=unread).state
+    assert state.node_id == "wait"  # entering a duration wait reads only the time zone
+    later = T0 + timedelta(hours=2)
+    with pytest.raises(CustomerNeeded):
+        run_advance(branch, state, now=later, customer=unread)
+    gold = CustomerView(customer_id="7", attributes={"tier": "gold"})
+    assert run_advance(branch, state, now=later, customer=gold).state.node_id == "gold"
