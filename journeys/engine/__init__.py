@@ -35,11 +35,11 @@ from .registry import (
 )
 from .stepper import MAX_STEPS_PER_ADVANCE, run_advance, run_stop
 from .types import (
-    CustomerNeeded,
-    CustomerUnread,
     Advance,
     CallOutcome,
     CallRequest,
+    CustomerNeeded,
+    CustomerUnread,
     CustomerView,
     Effect,
     EventInput,

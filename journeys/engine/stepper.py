@@ -26,11 +26,11 @@ from .format import ExitRule, GoalRule, JourneyVersion
 from .nodes.common import run_scope
 from .registry import node_kind
 from .types import (
-    CustomerNeeded,
     KEYED_INPUTS,
     Advance,
     CallOutcome,
     CallRequest,
+    CustomerNeeded,
     CustomerView,
     EventInput,
     Input,

@@ -266,8 +266,16 @@ def test_runs_that_need_their_customer_are_read_whole_the_others_are_not(
 
     live()
     graph = waits(goal=False)
-    graph["nodes"][2] = {"id": "mark", "kind": "branch", "config": {"arms": [{"port": "gold",
-        "when": {"path": "attributes.tier", "op": "eq", "value": "gold"}}], "otherwise": "other"}}
+    graph["nodes"][2] = {
+        "id": "mark",
+        "kind": "branch",
+        "config": {
+            "arms": [
+                {"port": "gold", "when": {"path": "attributes.tier", "op": "eq", "value": "gold"}}
+            ],
+            "otherwise": "other",
+        },
+    }
     graph["edges"][1:3] = [{"from": "pause1", "port": "out", "to": "mark"},
                            {"from": "mark", "port": "gold", "to": "wait_done"},
                            {"from": "mark", "port": "other", "to": "end"}]  # fmt: skip
