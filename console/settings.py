@@ -141,7 +141,7 @@ else:
     SQLITE_PATH = Path(os.environ.get("SQLITE_PATH", VAR_DIR / "sangam.sqlite3"))
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "console.dbsqlite",
             "NAME": SQLITE_PATH,
             "CONN_MAX_AGE": CONN_MAX_AGE,
             "CONN_HEALTH_CHECKS": True,

@@ -87,3 +87,18 @@ def test_values_insert_stores_many_rows_in_order(customer):
     values_insert(Event, fields, rows)
     stored = dict(Event.objects.values_list("idempotency_key", "properties"))
     assert len(stored) == 1200 and stored["e1199"] == {"n": 1199}
+
+
+def test_datetimes_read_back_are_aware_and_equal_also_null_and_aggregated(customer):
+    from zoneinfo import ZoneInfo
+
+    from django.db.models import Max
+
+    ist = AT.astimezone(ZoneInfo("Asia/Kolkata"))
+    rows = [_message(customer, "d1", due_at=ist), _message(customer, "d2", due_at=None)]
+    rows_insert(Message, rows)
+    got = dict(Message.objects.values_list("idempotency_key", "due_at"))
+    assert got == {"d1": AT, "d2": None} and got["d1"].utcoffset() == timedelta(0)
+    latest = Message.objects.aggregate(m=Max("due_at"))["m"]
+    assert latest == AT and latest.tzinfo is not None
+    assert Message.objects.get(idempotency_key="d1").created_at == AT

@@ -1,0 +1,1 @@
+"""Django's SQLite backend with a faster read path for datetimes (see ``base``)."""
