@@ -14,8 +14,10 @@ class ConsoleConfig(AppConfig):
 
     def ready(self) -> None:
         from console import signals, timeline  # noqa: F401  (register receivers and sources)
+        from console.lookups import lookups_register
         from console.schedules import schedules_after_migrate
 
+        lookups_register()
         post_migrate.connect(_sync_roles, sender=self)
         # Sent once per migrate for this app, after every migration of the run has been applied.
         post_migrate.connect(schedules_after_migrate, sender=self, dispatch_uid="schedules")

@@ -111,8 +111,6 @@ class Run(models.Model):
     goal_reached_at = models.DateTimeField(null=True, blank=True)
     entered_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=64, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

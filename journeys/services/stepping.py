@@ -6,8 +6,8 @@ whole transaction (the runs stay due and are claimed again); steps are unique on
 attempt) and messages on their idempotency key, so a replay writes nothing twice.
 
 Claiming: ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers share the due runs; on
-SQLite the batch transaction is IMMEDIATE (one writer), and the claim is an UPDATE of
-``claimed_by`` inside it.
+SQLite the batch transaction is IMMEDIATE (one writer), so reading the runs inside it claims them.
+Either way a claim lives exactly as long as its transaction: nothing is written to mark it.
 """
 
 from __future__ import annotations
@@ -160,19 +160,12 @@ def _claim(limit: int, only_ids: list[int] | None) -> list[Run]:
     )
     # Given ids are looked up by primary key in id order: ordered by due_at, PostgreSQL with a
     # stale row estimate walked the whole due_at index to find them (130 ms at 100,000 runs).
-    order = "id" if only_ids is not None else "due_at"
+    rows = base.order_by("id" if only_ids is not None else "due_at")
     if connection.vendor == "postgresql":
-        ids = list(
-            base.order_by(order)
-            .select_for_update(skip_locked=True, of=("self",))
-            .values_list("id", flat=True)[:limit]
-        )
-    else:
-        ids = list(base.order_by(order).values_list("id", flat=True)[:limit])
-    if not ids:
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    runs = list(rows[:limit])
+    if not runs:
         return []
-    Run.objects.filter(id__in=ids).update(claimed_by=WORKER_ID, claimed_at=real)
-    runs = list(Run.objects.filter(id__in=ids))
     # A batch's runs share a few workspaces and versions: each is read once, not once per run
     # (the version's graph is parsed once per process by graph_of, so it is not read at all).
     workspaces = Workspace.objects.in_bulk({run.workspace_id for run in runs})
@@ -339,12 +332,11 @@ def _sync_run(work: Work) -> None:
     run.holdout, run.goal_reached_at = state.holdout, state.goal_reached_at
     if state.ended:
         run.ended_at, run.active_key = state.ended_at, None
-    run.claimed_by = ""
 
 
 RUN_FIELDS = [
     "state", "status", "node_id", "wake_at", "due_at", "waiting_event", "waiting_correlation",
-    "message_key", "reason", "holdout", "goal_reached_at", "ended_at", "active_key", "claimed_by",
+    "message_key", "reason", "holdout", "goal_reached_at", "ended_at", "active_key",
 ]  # fmt: skip
 
 
