@@ -151,6 +151,13 @@ class Message(models.Model):
 
     # What was sent, not how it went: outcome writers read messages without these columns.
     BODY_FIELDS = ("rendered_text", "spec", "variables")
+    # The columns status outcomes read (the transition, the event's properties, the parked
+    # statuses); they write others without reading them. Any other column still loads on access.
+    OUTCOME_FIELDS = (
+        "workspace", "customer", "channel", "provider_kind", "template_key", "status",
+        "decision_reason", "idempotency_key", "run_id", "node_id", "kind", "provider_id",
+        "sent_at",
+    )  # fmt: skip
 
     @staticmethod
     def decision_fields(decision: Decision) -> dict:

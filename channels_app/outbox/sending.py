@@ -72,7 +72,7 @@ def send_results_record(
     with transaction.atomic():
         # The rows as they are now (a status webhook may have come first); their customer and
         # workspace are the ones the caller already holds.
-        rows = Message.objects.defer(*Message.BODY_FIELDS).filter(
+        rows = Message.objects.only(*Message.OUTCOME_FIELDS).filter(
             pk__in=[message.pk for message, *_ in taken]
         )
         if connection.vendor == "postgresql":

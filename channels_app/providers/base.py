@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -374,10 +375,16 @@ def standard_price(msg: OutboundMessage, status: str, card: RateCard) -> Decimal
 def redact(data: Any) -> Any:
     """A copy of ``data`` with secret-looking keys masked (keeps the last 4 characters)."""
     if isinstance(data, Mapping):
-        return {k: _mask(v) if SECRET_KEYS.search(str(k)) else redact(v) for k, v in data.items()}
+        return {k: _mask(v) if _secret_key(k) else redact(v) for k, v in data.items()}
     if isinstance(data, list | tuple):
         return [redact(v) for v in data]
     return data
+
+
+@lru_cache(maxsize=4096)
+def _secret_key(key: Any) -> bool:
+    # Payload keys repeat (a provider's field names): each is matched once per process.
+    return SECRET_KEYS.search(str(key)) is not None
 
 
 def _mask(value: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from channels_app.placeholders import (
@@ -163,10 +164,16 @@ class _Formatter:
             )
 
 
+@lru_cache(maxsize=1024)
+def _gsm7(body: str) -> bool:
+    """Is a template body plain GSM-7 (variants repeat: measured once per process)."""
+    return sms_measure(body).encoding == "GSM-7"
+
+
 def _render_sms(
     f: _Formatter, purpose: str, fields: SmsFields, variant: SmsVariant
 ) -> dict[str, Any]:
-    f.ascii_money = sms_measure(variant.body).encoding == "GSM-7"
+    f.ascii_money = _gsm7(variant.body)
     text = f.fill_named(variant.body)
     f.raise_if_failed()
     measure = sms_measure(text)

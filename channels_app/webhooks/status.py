@@ -156,7 +156,7 @@ def _messages_for_many(workspace, updates: list[StatusUpdate]) -> dict[tuple[str
     # SQLite answers by walking the workspace's messages in id order), scans the outbox.
     # Outcomes need the message's own columns only (events name the customer by id); the
     # workspace is the webhook's.
-    base = Message.objects.defer(*Message.BODY_FIELDS)
+    base = Message.objects.only(*Message.OUTCOME_FIELDS)
     if connection.vendor == "postgresql":  # locked in id order, so two webhooks cannot deadlock
         base = base.select_for_update(of=("self",)).order_by("id")
     rows = list(base.filter(workspace=workspace, idempotency_key__in=refs)) if refs else []
