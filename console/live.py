@@ -6,8 +6,8 @@ a burst of 10,000 steps in one second becomes a few frames per topic.
 
 Two transports, chosen by settings.LIVE_DIRECT:
 - Redis (direct): every process sends to the channels_redis layer itself.
-- Embedded (relay): processes write LiveNotice rows; a relay task inside daphne polls them and
-  forwards them to the in-memory layer. Nothing beyond the database is needed, and workers in
+- Embedded (relay): processes write LiveNotice rows (one per coalescing interval, holding every
+  topic of it); a relay task inside daphne polls them and forwards them to the in-memory layer. Nothing beyond the database is needed, and workers in
   other processes still reach the browser.
 """
 
@@ -27,6 +27,8 @@ from django.utils import timezone
 log = logging.getLogger("sangam.live")
 
 MESSAGE_TYPE = "live.notice"
+# A LiveNotice row with this group carries a whole flush: {topic: data}.
+BATCH_GROUP = "*"
 
 
 def live_group(topic: str) -> str:
@@ -88,9 +90,10 @@ class _Coalescer:
             from console.models import LiveNotice
 
             try:
-                LiveNotice.objects.bulk_create(
-                    [LiveNotice(group=topic, payload=data) for topic, data in batch.items()]
-                )
+                # One row per flush, whatever the number of topics: a worker's batch touches
+                # hundreds of customers, and a row per topic cost the database more than the
+                # notices are worth.
+                LiveNotice.objects.create(group=BATCH_GROUP, payload=batch)
             finally:
                 connection.close()  # this thread's own connection must not outlive the flush
 
@@ -151,7 +154,10 @@ def _relay_fetch(after_id: int | None) -> tuple[int, list[tuple[str, dict]]]:
         return after_id, []
     latest: dict[str, dict] = {}
     for _id, topic, payload in rows:
-        latest[topic] = payload
+        if topic == BATCH_GROUP:
+            latest.update(payload)
+        else:
+            latest[topic] = payload
     return rows[-1][0], list(latest.items())
 
 

@@ -87,9 +87,15 @@ class Run(models.Model):
     """One customer in one journey version."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="runs")
+    # Foreign keys that lead a composite index below carry no index of their own: every run
+    # update and insert pays for each index of the table.
+    journey = models.ForeignKey(
+        Journey, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     version = models.ForeignKey(JourneyVersion, on_delete=models.PROTECT, related_name="runs")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="journey_runs")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="journey_runs", db_index=False
+    )
     status = models.CharField(max_length=16, choices=RUN_STATUSES, default="active")
     node_id = models.CharField(max_length=64, blank=True)
     state = models.JSONField(default=dict)
@@ -123,14 +129,8 @@ class Run(models.Model):
             models.Index(fields=["due_at"], condition=Q(due_at__isnull=False), name="run_due"),
             models.Index(fields=["customer", "status"], name="run_customer_status"),
             models.Index(fields=["journey", "status", "node_id"], name="run_journey_node"),
-            models.Index(
-                fields=["waiting_event", "waiting_correlation"],
-                condition=~Q(waiting_event=""),
-                name="run_waiting_event",
-            ),
-            models.Index(
-                fields=["message_key"], condition=~Q(message_key=""), name="run_message_key"
-            ),
+            # Events find waiting runs by customer (run_customer_status), never by the event
+            # name or message key they wait for, so those columns carry no index.
             models.Index(fields=["wake_at"], condition=Q(status="waiting"), name="run_wake"),
         ]
 
@@ -145,7 +145,7 @@ class Run(models.Model):
 class Step(models.Model):
     """One node executed for one run; unique on (run, node, attempt) so a replay is harmless."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps", db_index=False)
     node_id = models.CharField(max_length=64)
     kind = models.CharField(max_length=32)
     attempt = models.PositiveIntegerField(default=1)
@@ -182,7 +182,7 @@ class RunInput(models.Model):
     batch queues nothing twice. Inputs for runs of a paused journey wait here until it resumes.
     """
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="inputs")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="inputs", db_index=False)
     kind = models.CharField(max_length=16, choices=INPUT_KINDS)
     source_key = models.CharField(max_length=200)
     at = models.DateTimeField()
@@ -203,7 +203,9 @@ class NodeCounter(models.Model):
     counters, never scan runs.
     """
 
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="counters")
+    journey = models.ForeignKey(
+        Journey, on_delete=models.CASCADE, related_name="counters", db_index=False
+    )
     version_number = models.PositiveIntegerField()
     node_id = models.CharField(max_length=64, blank=True)
     metric = models.CharField(max_length=80)

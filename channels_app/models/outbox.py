@@ -61,8 +61,13 @@ CAP_COUNTED_STATUSES = SENT_STATUSES + PENDING_STATUSES
 class Message(models.Model):
     """One message to one customer on one channel, with the policy decision taken for it."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
+    # Both lead composite indexes below (no index of their own: one less per write).
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     channel = models.CharField(max_length=16, choices=CHANNEL_CHOICES)
     provider_kind = models.CharField(max_length=32, blank=True, help_text="simulator, twilio, ...")
     purpose = models.CharField(max_length=16, choices=PURPOSE_CHOICES)
@@ -173,7 +178,9 @@ class Message(models.Model):
 class MessageStatusChange(models.Model):
     """One status a message reached (or was told about), once per (message, status)."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="status_changes")
+    message = models.ForeignKey(  # leads the unique constraint below: no index of its own
+        Message, on_delete=models.CASCADE, related_name="status_changes", db_index=False
+    )
     status = models.CharField(max_length=24)
     at = models.DateTimeField(help_text="When the provider says it happened")
     recorded_at = models.DateTimeField(default=timezone.now)
