@@ -2,7 +2,8 @@
 
 queued/deferred -> sending -> (unknown) -> sent -> delivered -> read -> replied;
 failed / undelivered / blocked are terminal. A later status implies the earlier ones happened,
-so reaching ``read`` also reports ``delivered`` (once) when that webhook never came or comes late.
+so reaching ``read`` also reports ``delivered`` when that webhook never came (a late one then
+reports nothing): each status is reported once, when the message first reaches or passes it.
 """
 
 from __future__ import annotations
@@ -42,12 +43,13 @@ def transition(current: str, reported: str, channel: str) -> Transition:
         return Transition(reported, (reported,))
     if reported not in RANK:
         raise ValueError(f"status: {reported!r} is not a message status")
-    implied = _implied(reported, channel)
-    if RANK[reported] > RANK.get(current, 0):
-        return Transition(reported, implied)
-    # Late or duplicate: no move, but a late ``delivered`` after ``read`` is still its outcome
-    # (reported once: the event key makes a second report a no-op).
-    return Transition(None, implied)
+    rank = RANK.get(current, 0)
+    if RANK[reported] > rank:
+        # Only the statuses passed now: those up to ``current`` were reported when it was
+        # reached (a late ``delivered`` after ``read`` was reported with ``read``).
+        return Transition(reported, tuple(s for s in _implied(reported, channel)
+                                          if RANK.get(s, 0) > rank))  # fmt: skip
+    return Transition(None, ())  # late or duplicate: no move, nothing new to report
 
 
 def _implied(reported: str, channel: str) -> tuple[str, ...]:

@@ -139,3 +139,15 @@ def test_outcomes_move_forward_only_and_emit_one_event_each(customer):
     assert event.idempotency_key == f"msg:{message.pk}:read"
     assert event.properties["message_key"] == "wa-1" and event.source == "channel"
     assert MessageStatusChange.objects.filter(message=message).count() == 3
+
+
+def test_each_status_is_reported_once_when_first_reached_or_passed():
+    from channels_app.outbox.states import Transition, transition
+
+    assert transition("sending", "read", "whatsapp").events == ("sent", "delivered", "read")
+    assert transition("sent", "read", "whatsapp").events == ("delivered", "read")
+    assert transition("sent", "delivered", "sms") == Transition("delivered", ("delivered",))
+    for late in ("sent", "delivered", "read"):  # reported with read already
+        assert transition("read", late, "whatsapp") == Transition(None, ())
+    assert transition("sent", "failed", "sms").events == ("failed",)
+    assert transition("delivered", "failed", "sms") == Transition(None, ())
