@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from django.db import connection
 
@@ -134,6 +135,13 @@ def _sqlite_datetime(value):
     """What Django's SQLite backend stores for an aware datetime: naive UTC, ``str()``."""
     if value is None or not isinstance(value, datetime):
         return value if value is None else connection.ops.adapt_datetimefield_value(value)
+    return _sqlite_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_text(value: datetime) -> str:
+    # A batch writes the same few instants over and over (its "now", a step's entry and exit);
+    # equal instants in different zones are equal keys and have the same UTC text.
     if value.tzinfo is not None:
         if value.utcoffset():
             value = value.astimezone(UTC)
