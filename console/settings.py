@@ -30,7 +30,22 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def env_ints(name: str, default: str, count: int) -> tuple[int, ...]:
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        values = tuple(int(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be {count} whole numbers, got {raw!r}") from exc
+    if len(values) != count or min(values) < 0:
+        raise ImproperlyConfigured(f"{name} must be {count} whole numbers >= 0, got {raw!r}")
+    return values
+
+
 DEBUG = env_bool("DEBUG", False)
+# Python's cyclic garbage collector, per process (see console.apps): the engine's batches
+# allocate hundreds of thousands of short-lived objects, and the default first threshold (700)
+# ran a collection every few hundred rows. 0 as the first value turns collection off.
+GC_THRESHOLDS = env_ints("SANGAM_GC_THRESHOLDS", "50000,20,50", 3)
 VAR_DIR = Path(os.environ.get("SANGAM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 

@@ -132,3 +132,19 @@ def test_run_console_serves_with_workers_without_a_terminal_and_stops_cleanly(tr
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _django_gc(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="console.settings", **env_extra)
+    code = "import django, gc; django.setup(); print(gc.get_threshold(), gc.get_freeze_count() > 0)"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def test_every_process_collects_garbage_by_the_configured_thresholds():
+    default = _django_gc({})
+    assert default.stdout.split("\n")[-2] == "(50000, 20, 50) True", default.stderr
+    assert _django_gc({"SANGAM_GC_THRESHOLDS": "700,10,10"}).stdout.startswith("(700, 10, 10)")
+    bad = _django_gc({"SANGAM_GC_THRESHOLDS": "700,ten,10"})
+    assert bad.returncode != 0 and "SANGAM_GC_THRESHOLDS must be 3 whole numbers" in bad.stderr
