@@ -80,6 +80,14 @@ def messages_claim_due(*, worker: str, limit: int, now: datetime) -> list[int]:
     )
 
 
+def messages_due_locked(*, limit: int, now: datetime):
+    """PostgreSQL: the due messages as a ``SELECT ... FOR UPDATE SKIP LOCKED`` query, for a
+    caller that claims them inside its own transaction (the dispatcher marks them "sending" and
+    claimed by one UPDATE; a separate claim would write every row once more)."""
+    qs = with_status(Message.objects.filter(due_q(now)).filter(_claimable(now)), PENDING_STATUSES)
+    return qs.order_by("due_at", "id").select_for_update(skip_locked=True, of=("self",))[:limit]
+
+
 def messages_claim_stale(*, worker: str, limit: int, now: datetime) -> list[int]:
     """In-flight sends ("sending" / "unknown") whose lease ran out: reconcile before resending."""
     stale = now - timedelta(seconds=lease_seconds())

@@ -2,7 +2,8 @@
 provider call), call the provider after commit, record the outcome.
 
 It works in batches: one transaction re-checks and marks a whole claim (consent, preferences and
-recent sends read once for all its customers), the provider calls follow one by one, and their
+recent sends read once for all its customers; on PostgreSQL that transaction is the claim itself,
+``FOR UPDATE SKIP LOCKED``, so a message is written once to be claimed and marked), the provider calls follow one by one, and their
 answers are recorded together, one transaction per RECORD_EVERY calls (or RECORD_AFTER_S).
 
 Crash safety: a worker killed after "sending" committed leaves the row in flight; once its lease
@@ -36,6 +37,7 @@ from channels_app.outbox.claims import (
     claim_release,
     messages_claim_due,
     messages_claim_stale,
+    messages_due_locked,
     worker_name,
 )
 from channels_app.outbox.clock import workspace_nows
@@ -114,9 +116,13 @@ def outbox_dispatch(*, limit: int = 50, now: datetime | None = None) -> dict[str
         for message_id in messages_claim_stale(worker=worker, limit=limit, now=now):
             counts["reconciled"] += 1
             message_reconcile(message_id, worker=worker, now=now, adapters=adapters)
-        due = messages_claim_due(worker=worker, limit=limit, now=now)
-        if due:
-            counts["sent"] += messages_send(due, worker=worker, now=now, adapters=adapters)
+        if connection.vendor == "postgresql":  # claimed by the batch's own transaction
+            counts["sent"] += messages_send(None, worker=worker, now=now, adapters=adapters,
+                                            limit=limit)  # fmt: skip
+        else:
+            due = messages_claim_due(worker=worker, limit=limit, now=now)
+            if due:
+                counts["sent"] += messages_send(due, worker=worker, now=now, adapters=adapters)
     finally:
         adapters.close()
     return counts
@@ -177,13 +183,17 @@ def _recheck(message: Message, now: datetime, nows: dict[int, datetime] | None =
     return False
 
 
-def messages_send(message_ids: list[int], *, worker: str, now: datetime, adapters: Adapters) -> int:
-    """Send a claimed batch; returns how many the providers took."""
+def messages_send(
+    message_ids: list[int] | None, *, worker: str, now: datetime, adapters: Adapters,
+    limit: int = 0,
+) -> int:  # fmt: skip
+    """Send a claimed batch (``message_ids``), or on PostgreSQL up to ``limit`` due messages
+    claimed as the batch is prepared (None); returns how many the providers took."""
     taken: list[tuple[Message, ProviderAccount | None, object, SendResult]] = []
     succeeded: dict[int, ProviderAccount] = {}
     sent = 0
     started = time.monotonic()
-    for message, account in _prepare_batch(message_ids, worker, now):
+    for message, account in _prepare_batch(message_ids, worker, now, limit):
         adapter = adapters.get(message, account)
         try:
             outbound = outbound_for(message, account)
@@ -212,19 +222,23 @@ def messages_send(message_ids: list[int], *, worker: str, now: datetime, adapter
 
 
 def _prepare_batch(
-    message_ids: list[int], worker: str, now: datetime
+    message_ids: list[int] | None, worker: str, now: datetime, limit: int = 0
 ) -> list[tuple[Message, ProviderAccount | None]]:
-    """Lock, re-check and commit "sending" for a claimed batch, in one transaction; returns the
-    messages that go now with their accounts."""
+    """Lock, re-check and commit "sending" for a claimed batch (or, given no ids, for up to
+    ``limit`` due messages claimed here), in one transaction; returns the messages that go now
+    with their accounts."""
     with transaction.atomic():
-        rows = (
-            Message.objects.select_related("customer")
-            .filter(pk__in=message_ids, claimed_by=worker, status__in=PENDING_STATUSES)
-            .order_by("id")
-        )
-        if connection.vendor == "postgresql":
-            rows = rows.select_for_update(of=("self",))
-        messages = list(rows)
+        if message_ids is None:
+            messages = list(messages_due_locked(limit=limit, now=now).select_related("customer"))
+        else:
+            rows = (
+                Message.objects.select_related("customer")
+                .filter(pk__in=message_ids, claimed_by=worker, status__in=PENDING_STATUSES)
+                .order_by("id")
+            )
+            if connection.vendor == "postgresql":
+                rows = rows.select_for_update(of=("self",))
+            messages = list(rows)
         workspaces = Workspace.objects.in_bulk({m.workspace_id for m in messages})
         for message in messages:  # one object per workspace, not two per message
             message.workspace = workspaces[message.workspace_id]
@@ -233,6 +247,8 @@ def _prepare_batch(
         routes: dict[tuple[int, str], ProviderAccount | None] = {}
         rate_taken: dict[int, int] = {}
         ready: list[tuple[Message, ProviderAccount | None]] = []
+        for message in messages:  # claimed by this transaction (released again if not sent)
+            message.claimed_by = worker
         nows = workspace_nows()  # quiet hours and caps in journey time
         with batch_inputs(m.customer for m in messages):
             for message in messages:
@@ -250,11 +266,13 @@ def _prepare_batch(
                     claim_release(message.pk, due_at=now + timedelta(seconds=1))
                 else:
                     ready.append((message, account))
-        _mark_sending(ready, now)
+        _mark_sending(ready, now, worker)
     return ready
 
 
-def _mark_sending(ready: list[tuple[Message, ProviderAccount | None]], now: datetime) -> None:
+def _mark_sending(
+    ready: list[tuple[Message, ProviderAccount | None]], now: datetime, worker: str
+) -> None:
     by_account: dict[int | None, list[Message]] = defaultdict(list)
     accounts: dict[int | None, ProviderAccount | None] = {}
     for message, account in ready:
@@ -268,6 +286,7 @@ def _mark_sending(ready: list[tuple[Message, ProviderAccount | None]], now: date
             sent_at=now,
             provider_kind=account.kind if account else "simulator",
             provider_account=account,
+            claimed_by=worker,
             claimed_at=now,
         )
         Message.objects.filter(pk__in=[m.pk for m in messages]).update(

@@ -15,7 +15,7 @@ from channels_app.providers.base import OutboundMessage, SendResult
 from channels_app.providers.simulator import plan_events, simulator_plan
 from channels_app.providers_console.services import account_credentials, simulator_config
 from channels_app.webhooks.paths import webhook_url
-from console.db import rows_update, values_insert
+from console.db import values_insert
 
 STATUS_ENDPOINT = {"sms": "sms-status", "voice": "call-status", "whatsapp": "sms-status"}
 
@@ -87,14 +87,14 @@ def send_results_record(
             row.provider_id, row.claimed_by, row.claimed_at = result.provider_id, None, None
             answered.append((row, account, outbound, result))
         messages = [row for row, *_ in answered]
-        rows_update(Message, messages, ["provider_id", "claimed_by", "claimed_at"])
         message_outcomes_record(
             [
                 OutcomeReport(
                     row, "sent", now, f"{source}:{row.provider_kind}", raw=dict(result.raw)
                 )
                 for row, _, _, result in answered
-            ]
+            ],
+            also=[(row, ("provider_id", "claimed_by", "claimed_at")) for row in messages],
         )
         for row, _, _, result in answered:
             if row.kind == "call":
