@@ -90,7 +90,29 @@ def _unnest(columns: list) -> str:
     return "unnest(" + ", ".join(f"%b::{c.db_type(connection)}[]" for c in columns) + ")"
 
 
-def _execute_columns(sql: str, params: list[list]) -> None:
+def values_insert_returning(
+    model, fields: list[str], rows: list[list | tuple], returning: list[str]
+) -> list[tuple]:
+    """PostgreSQL only: ``values_insert(..., ignore_conflicts=True)`` that also returns the
+    ``returning`` columns of the rows it inserted (a row that hit a conflict returns nothing),
+    in one statement per PG_CHUNK rows."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("values_insert_returning is for PostgreSQL")
+    meta, quote = model._meta, connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    prepare = [_preparer(c) for c in columns]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c.column) for c in columns)}) "
+        f"SELECT * FROM {_unnest(columns)} ON CONFLICT DO NOTHING RETURNING "
+        + ", ".join(quote(meta.get_field(name).column) for name in returning)
+    )
+    params = [[fn(v) for fn, v in zip(prepare, row, strict=True)] for row in rows]
+    return _execute_columns(sql, params, fetch=True)
+
+
+def _execute_columns(sql: str, params: list[list], fetch: bool = False) -> list[tuple]:
     """Run ``sql`` with ``params`` (rows) turned into one list per column, bound on the server
     in binary (Django's client-side binding would quote every array element in Python). The
     psycopg cursor is the connection's own, inside Django's transaction, with its errors mapped
@@ -98,11 +120,15 @@ def _execute_columns(sql: str, params: list[list]) -> None:
     import psycopg
 
     connection.ensure_connection()
+    found: list[tuple] = []
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         for start in range(0, len(params), PG_CHUNK):
             chunk = params[start : start + PG_CHUNK]
             columns = [list(column) for column in zip(*chunk, strict=True)]
             cursor.execute(sql, columns)
+            if fetch:
+                found += cursor.fetchall()
+    return found
 
 
 def ids_read(model, objs: list, scope: str, key: str) -> None:

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
 from console.audit import audit_record
-from console.db import values_insert
+from console.db import values_insert, values_insert_returning
 from console.live import live_publish
 from console.models import ApiKey, Customer, Event, Workspace
 from console.schemas import CustomerFields, CustomerIn, EventIn, validation_fields
@@ -303,6 +303,8 @@ EVENT_FIELDS = ["workspace", "customer", "name", "properties", "occurred_at", "r
 
 
 def _known_store(workspace, pending: list[tuple[int, KnownEvent]], source, outcomes) -> list[int]:
+    if connection.vendor == "postgresql":
+        return _known_store_returning(workspace, pending, source, outcomes)
     existing = _stored_ids(workspace, [event.key for _, event in pending])
     now = timezone.now()
     rows, row_index, customer_ids = [], [], set()
@@ -343,6 +345,36 @@ def _known_store(workspace, pending: list[tuple[int, KnownEvent]], source, outco
     for index, first in repeats.items():
         outcomes[index] = EventOutcome(index, "duplicate", id=outcomes[first].id)
     for customer_id in sorted(customer_ids):
+        live_publish(f"customer:{customer_id}", kind="timeline")
+    live_publish(f"workspace:{workspace.id}", kind="events")
+    return new_ids
+
+
+def _known_store_returning(workspace, pending, source, outcomes) -> list[int]:
+    """``_known_store`` on PostgreSQL: one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
+    stores the new keys and names their ids; only keys already stored (or stored by a
+    concurrent request first) are looked up, to report them as duplicates."""
+    now = timezone.now()
+    rows, first_index, repeats = [], {}, {}
+    for index, event in pending:
+        if event.key in first_index:  # repeated inside this batch
+            repeats[index] = first_index[event.key]
+            continue
+        first_index[event.key] = index
+        rows.append([workspace.pk, event.customer_id, event.name, event.properties,
+                     event.occurred_at or now, now, source, event.key])  # fmt: skip
+    created = dict(values_insert_returning(Event, EVENT_FIELDS, rows, ["idempotency_key", "id"]))
+    existing = _stored_ids(workspace, [key for key in first_index if key not in created])
+    new_ids = []
+    for key, index in first_index.items():
+        if key in created:
+            outcomes[index] = EventOutcome(index, "created", id=created[key])
+            new_ids.append(created[key])
+        else:
+            outcomes[index] = EventOutcome(index, "duplicate", id=existing.get(key))
+    for index, first in repeats.items():
+        outcomes[index] = EventOutcome(index, "duplicate", id=outcomes[first].id)
+    for customer_id in sorted({row[1] for row in rows if row[-1] in created}):
         live_publish(f"customer:{customer_id}", kind="timeline")
     live_publish(f"workspace:{workspace.id}", kind="events")
     return new_ids

@@ -102,3 +102,27 @@ def test_datetimes_read_back_are_aware_and_equal_also_null_and_aggregated(custom
     latest = Message.objects.aggregate(m=Max("due_at"))["m"]
     assert latest == AT and latest.tzinfo is not None
     assert Message.objects.get(idempotency_key="d1").created_at == AT
+
+
+def test_insert_returning_names_the_new_rows_and_skips_conflicts_on_postgresql(customer):
+    from django.db import connection
+
+    from console.db import values_insert_returning
+
+    fields = ["workspace", "customer", "name", "properties", "occurred_at", "received_at",
+              "source", "idempotency_key"]  # fmt: skip
+    ws = customer.workspace_id
+
+    def row(key):
+        return [ws, customer.pk, "order.placed", {"k": key}, AT, AT, "api", key]
+
+    if connection.vendor != "postgresql":
+        with pytest.raises(NotImplementedError):
+            values_insert_returning(Event, fields, [row("a")], ["idempotency_key", "id"])
+        return
+    first = dict(values_insert_returning(Event, fields, [row("a"), row("b")],
+                                         ["idempotency_key", "id"]))  # fmt: skip
+    again = dict(values_insert_returning(Event, fields, [row("b"), row("c")],
+                                         ["idempotency_key", "id"]))  # fmt: skip
+    stored = dict(Event.objects.values_list("idempotency_key", "id"))
+    assert first == {"a": stored["a"], "b": stored["b"]} and again == {"c": stored["c"]}
