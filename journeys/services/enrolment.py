@@ -21,7 +21,7 @@ from django.db.models import F
 
 from channels_app.outbox.services import messages_batch
 from channels_app.policies.inputs import batch_inputs
-from console.db import ids_read, rows_insert
+from console.db import ids_read, rows_insert, values_insert
 from console.models import Customer, Event, Workspace
 from journeys.clock import Speed, clock_speed, real_now
 from journeys.engine import (
@@ -218,6 +218,20 @@ class EventRow(NamedTuple):
     occurred_at: datetime
 
 
+class InputRow(NamedTuple):
+    """A RunInput row to insert (the fields, in order; no model instance per input)."""
+
+    run: int
+    kind: str
+    source_key: str
+    at: datetime
+    payload: dict
+
+    @property
+    def run_id(self) -> int:
+        return self.run
+
+
 def events_process(*, event_ids: list[int]) -> int:
     """Enrol and resume for a batch of committed events. Returns the number of runs advanced."""
     rows = Event.objects.filter(id__in=event_ids).order_by("id")
@@ -242,13 +256,13 @@ def _events_for_workspace(workspace: Workspace, events: list[EventRow]) -> list[
     inputs = {e.pk: _event_input(e, speed, now) for e in events}
     _enrol_events(workspace, events, inputs, now)
     rows, waits = _inputs_for_events(workspace, events, inputs)
-    rows_insert(RunInput, rows, ignore_conflicts=True)
+    values_insert(RunInput, list(InputRow._fields), rows, ignore_conflicts=True)
     run_ids = sorted({row.run_id for row in rows if _wakes(row, waits)})
     Run.objects.filter(id__in=run_ids, status__in=OPEN_RUN_STATUSES).update(due_at=now)
     return run_ids
 
 
-def _wakes(row: RunInput, waits: dict[int, tuple[str, str]]) -> bool:
+def _wakes(row: InputRow, waits: dict[int, tuple[str, str]]) -> bool:
     """Does this input move its run now? Customer events do (goals, exits, waits for events);
     a message, call or send outcome only when the run is active or waits for that very send.
     Any other outcome stays queued for the run's own wake-up, where the stepper takes every
@@ -289,7 +303,7 @@ def _enrol_events(workspace, events: list[EventRow], inputs, now) -> None:
 
 def _inputs_for_events(
     workspace, events: list[EventRow], inputs
-) -> tuple[list[RunInput], dict[int, tuple[str, str]]]:
+) -> tuple[list[InputRow], dict[int, tuple[str, str]]]:
     """The inputs the events make, and (status, waited message key) of the runs that own
     channel outcomes among them."""
     customer_ids = {event.customer_id for event in events}
@@ -308,7 +322,7 @@ def _inputs_for_events(
         since = int(enrol_key[6:]) if enrol_key.startswith("event:") else 0
         by_customer[customer_id].append((run_id, interest, since))
     owned = _owned_runs(workspace, events)
-    rows: list[RunInput] = []
+    rows: list[InputRow] = []
     for event in events:
         inp = inputs[event.pk]
         source = f"event:{event.pk}"
@@ -316,14 +330,12 @@ def _inputs_for_events(
         run_id = _run_id_of(event)
         if mapped is not None and run_id in owned:
             kind, payload = mapped
-            rows.append(RunInput(run_id=run_id, kind=kind, source_key=source, at=inp.at,
-                                 payload=payload))  # fmt: skip
+            rows.append(InputRow(run_id, kind, source, inp.at, payload))
             continue
         payload = {"name": event.name, "properties": event.properties or {}}
         for run_id, interest, since in by_customer.get(event.customer_id, ()):
             if event.name in interest and event.pk > since:
-                rows.append(RunInput(run_id=run_id, kind="event", source_key=source,
-                                     at=inp.at, payload=payload))  # fmt: skip
+                rows.append(InputRow(run_id, "event", source, inp.at, payload))
     return rows, owned
 
 
