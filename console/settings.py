@@ -45,7 +45,7 @@ DEBUG = env_bool("DEBUG", False)
 # Python's cyclic garbage collector, per process (see console.apps): the engine's batches
 # allocate hundreds of thousands of short-lived objects, and the default first threshold (700)
 # ran a collection every few hundred rows. 0 as the first value turns collection off.
-GC_THRESHOLDS = env_ints("SANGAM_GC_THRESHOLDS", "50000,20,50", 3)
+GC_THRESHOLDS = env_ints("SANGAM_GC_THRESHOLDS", "20000,20,50", 3)
 VAR_DIR = Path(os.environ.get("SANGAM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
