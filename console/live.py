@@ -95,7 +95,10 @@ class _Coalescer:
                 # notices are worth.
                 LiveNotice.objects.create(group=BATCH_GROUP, payload=batch)
             finally:
-                connection.close()  # this thread's own connection must not outlive the flush
+                if settings.LIVE_RELAY_KEEP_CONNECTION:
+                    connection.close_if_unusable_or_obsolete()  # kept, within CONN_MAX_AGE
+                else:
+                    connection.close()
 
 
 _instance: _Coalescer | None = None

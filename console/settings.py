@@ -215,6 +215,10 @@ else:
 # with Redis) or through the LiveNotice table and the relay running inside daphne.
 LIVE_DIRECT = bool(REDIS_URL)
 LIVE_RELAY_INTERVAL = float(os.environ.get("LIVE_RELAY_INTERVAL", "0.1"))
+# The coalescer thread's own database connection (relay mode) stays open between flushes (a new
+# connection ten times a second cost a PostgreSQL worker more than the notices themselves);
+# the test suite closes it after each flush so that no connection outlives a test database.
+LIVE_RELAY_KEEP_CONNECTION = env_bool("LIVE_RELAY_KEEP_CONNECTION", True)
 
 # --- django-q2 ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -16,6 +17,9 @@ from django.test import Client
 from console.models import Membership, Workspace
 from console.roles import ROLES, roles_sync
 from console.services import apikey_create
+
+# The live coalescer's thread must not keep a connection to a test database open past a test.
+django_settings.LIVE_RELAY_KEEP_CONNECTION = False
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "test-pass-2026"
