@@ -1,6 +1,8 @@
 """Claiming pending and stale in-flight messages for one worker.
 
-PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` then mark. SQLite (a single writer): a
+PostgreSQL: ``SELECT ... FOR NO KEY UPDATE SKIP LOCKED`` then mark (NO KEY: rows that only
+gain a status history row or a planned outcome, which lock the message FOR KEY SHARE, are not
+skipped or waited for). SQLite (a single writer): a
 conditional ``UPDATE ... SET claimed_by = me WHERE id IN (...) AND <still claimable>``, then read
 back which rows are ours; two workers racing for a row both run the UPDATE, only one matches.
 A claim older than the lease counts as abandoned (its worker died) and may be taken again.
@@ -56,7 +58,8 @@ def _claim(
     )
     if connection.vendor == "postgresql":
         with transaction.atomic():
-            ids = list(qs.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+            locked = qs.select_for_update(skip_locked=True, no_key=True)
+            ids = list(locked.values_list("id", flat=True)[:limit])
             Message.objects.filter(id__in=ids).update(claimed_by=worker, claimed_at=now)
         return ids
     candidates = list(qs.values_list("id", flat=True)[:limit])
@@ -85,7 +88,9 @@ def messages_due_locked(*, limit: int, now: datetime):
     caller that claims them inside its own transaction (the dispatcher marks them "sending" and
     claimed by one UPDATE; a separate claim would write every row once more)."""
     qs = with_status(Message.objects.filter(due_q(now)).filter(_claimable(now)), PENDING_STATUSES)
-    return qs.order_by("due_at", "id").select_for_update(skip_locked=True, of=("self",))[:limit]
+    return qs.order_by("due_at", "id").select_for_update(
+        skip_locked=True, of=("self",), no_key=True
+    )[:limit]
 
 
 def messages_claim_stale(*, worker: str, limit: int, now: datetime) -> list[int]:

@@ -237,7 +237,7 @@ def _prepare_batch(
                 .order_by("id")
             )
             if connection.vendor == "postgresql":
-                rows = rows.select_for_update(of=("self",))
+                rows = rows.select_for_update(of=("self",), no_key=True)
             messages = list(rows)
         workspaces = Workspace.objects.in_bulk({m.workspace_id for m in messages})
         for message in messages:  # one object per workspace, not two per message

@@ -76,7 +76,7 @@ def send_results_record(
             pk__in=[message.pk for message, *_ in taken]
         )
         if connection.vendor == "postgresql":
-            rows = rows.select_for_update(of=("self",)).order_by("id")
+            rows = rows.select_for_update(of=("self",), no_key=True).order_by("id")
         current = {row.pk: row for row in rows}
         answered = []
         for message, account, outbound, result in taken:

@@ -158,7 +158,7 @@ def _messages_for_many(workspace, updates: list[StatusUpdate]) -> dict[tuple[str
     # workspace is the webhook's.
     base = Message.objects.only(*Message.OUTCOME_FIELDS)
     if connection.vendor == "postgresql":  # locked in id order, so two webhooks cannot deadlock
-        base = base.select_for_update(of=("self",)).order_by("id")
+        base = base.select_for_update(of=("self",), no_key=True).order_by("id")
     rows = list(base.filter(workspace=workspace, idempotency_key__in=refs)) if refs else []
     known = {m.provider_id for m in rows if m.provider_id}
     missing = provider_ids - known

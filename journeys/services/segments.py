@@ -39,10 +39,13 @@ def segment_enrolment_start(*, version: VersionRow) -> EnrolmentJob:
 
 
 def segment_enrolment_step(job_id: int, *, chunk: int = CHUNK) -> bool:
-    """Enrol one chunk; returns True while customers remain (the task queues the next chunk)."""
+    """Enrol one chunk; returns True while customers remain (the task queues the next chunk).
+    False also when another worker is enrolling a chunk of this job right now (PostgreSQL: the
+    job row is locked): that worker carries the job on, and this one is free for other work
+    instead of waiting for the cursor."""
     with transaction.atomic():
         job = (
-            EnrolmentJob.objects.select_for_update()
+            EnrolmentJob.objects.select_for_update(skip_locked=True)
             .select_related("journey__workspace", "version")
             .filter(pk=job_id, status="running")
             .first()
