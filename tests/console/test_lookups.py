@@ -1,6 +1,7 @@
 """``__in`` with plain integers takes the fast path and finds exactly what Django's would."""
 
 import pytest
+from django.db import connection
 
 from console.models import Customer
 
@@ -26,7 +27,10 @@ def test_integer_lists_sets_and_duplicates_match_the_same_rows(customers):
     assert ids(Customer.objects.filter(id__in=(a, 10**12))) == [a]
     assert ids(Customer.objects.filter(id__in=[])) == []
     sql = str(Customer.objects.filter(id__in=[c, a, a]).query)
-    assert sql.endswith(f"IN ({c}, {a})")
+    if connection.vendor == "postgresql":  # one array parameter: the same text for any count
+        assert sql.endswith(f"= ANY([{c}, {a}])")
+    else:
+        assert sql.endswith(f"IN ({c}, {a})")
 
 
 def test_anything_but_plain_integers_takes_djangos_path(customers, workspace):
