@@ -223,7 +223,10 @@ class SimulatedOutcome(models.Model):
     """One outcome the simulator planned for a send, delivered through the simulator webhook
     once ``due_at`` has passed."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # Never looked up by workspace (only deleted with it): no index of its own.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
     due_at = models.DateTimeField()
     event = models.JSONField(help_text="A simulator SimEvent as on the wire")
