@@ -14,8 +14,8 @@ latency is its arrival minus the latest commit on its topic before it (commits a
 than the coalescing windows, so each commit gives one notice per client; missing ones are
 counted).
 
-Transports (--transport): "embedded" (no Redis: the writer's coalescer writes LiveNotice rows
-every LIVE_RELAY_INTERVAL, 0.25 s by default, and the relay inside daphne polls them at the same
+Transports (--transport): "embedded" (no Redis: the writer's coalescer writes a LiveNotice row
+every LIVE_RELAY_INTERVAL, 0.1 s by default, and the relay inside daphne polls them at the same
 interval) and "redis" (REDIS_URL: channels_redis carries the notice straight to daphne's layer).
 
 Usage:
