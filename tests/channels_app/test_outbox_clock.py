@@ -85,7 +85,12 @@ def test_a_runs_messages_are_read_through_the_run_index(workspace):
         with messages_batch(run_ids=[11, 12]):
             pass
         messages_load(run_ids=[11, 12])
-    by_run = [q["sql"] for q in ctx.captured_queries if '"run_id" IN' in q["sql"]]
+    # SQLite: "run_id" IN (...); PostgreSQL: "run_id" = ANY(...) (console.lookups)
+    by_run = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if '"run_id" IN' in q["sql"] or '"run_id" = ANY' in q["sql"]
+    ]
     assert len(by_run) == 2
     if connection.vendor == "sqlite":
         for sql in by_run:
