@@ -197,9 +197,9 @@ def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = No
 
     Each run is first advanced with a ``CustomerUnread`` (the customer's id, time zone and
     language): a send's verdict or a timer that moves a run from one wait to the next reads
-    nothing more about the customer. The runs
-    whose steps read the customer or that ask for a send are advanced again, from the same
-    state, with their customers, consent and the other journeys' suppression read in bulk."""
+    nothing more about the customer. The runs whose steps read more of the customer, or that
+    ask for a send, are advanced again from the same state, with their customers, consent and
+    the other journeys' suppression read in bulk."""
     with transaction.atomic():
         runs = _claim(limit, only_ids)
         if not runs:
