@@ -57,23 +57,29 @@ def values_insert(
     """INSERT plain value rows (one value per field, in order): for writers that never build
     model instances (the rollup job's facts; a primary key may be a field). Fields with defaults
     are not filled in: name them and give their values."""
-    if not rows:
-        return
+    if rows:
+        _insert(model, *_prepared(model, fields, rows), ignore_conflicts)
+
+
+def _prepared(model, fields: list[str], rows: list[list | tuple]) -> tuple[list, list[list]]:
+    """The fields' columns, and the rows' values converted to database parameters."""
     columns = [model._meta.get_field(name) for name in fields]
     prepare = [_preparer(c) for c in columns]
-    _insert(model, columns, [[fn(v) for fn, v in zip(prepare, row, strict=True)] for row in rows],
-            ignore_conflicts)  # fmt: skip
+    return columns, [[fn(v) for fn, v in zip(prepare, row, strict=True)] for row in rows]
+
+
+def _insert_head(model, columns: list, ignore_conflicts: bool) -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"{_insert_verb(ignore_conflicts)} INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(c.column) for c in columns)})"
+    )
 
 
 def _insert(model, columns: list, params: list[list], ignore_conflicts: bool) -> None:
     """SQLite: executemany of one VALUES row. PostgreSQL: one ``INSERT ... SELECT * FROM
     unnest(...)`` with an array per column (one statement, one round trip)."""
-    quote = connection.ops.quote_name
-    head = (
-        f"{_insert_verb(ignore_conflicts)} INTO {quote(model._meta.db_table)} "
-        f"({', '.join(quote(c.column) for c in columns)})"
-    )
-    tail = _insert_tail(ignore_conflicts)
+    head, tail = _insert_head(model, columns, ignore_conflicts), _insert_tail(ignore_conflicts)
     if connection.vendor == "postgresql":
         _execute_columns(f"{head} SELECT * FROM {_unnest(columns)}{tail}", params)
         return
@@ -100,15 +106,13 @@ def values_insert_returning(
         return []
     if connection.vendor != "postgresql":
         raise NotImplementedError("values_insert_returning is for PostgreSQL")
-    meta, quote = model._meta, connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
-    prepare = [_preparer(c) for c in columns]
+    columns, params = _prepared(model, fields, rows)
+    quote = connection.ops.quote_name
+    back = ", ".join(quote(model._meta.get_field(name).column) for name in returning)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c.column) for c in columns)}) "
-        f"SELECT * FROM {_unnest(columns)} ON CONFLICT DO NOTHING RETURNING "
-        + ", ".join(quote(meta.get_field(name).column) for name in returning)
+        f"{_insert_head(model, columns, True)} SELECT * FROM {_unnest(columns)}"
+        f"{_insert_tail(True)} RETURNING {back}"
     )
-    params = [[fn(v) for fn, v in zip(prepare, row, strict=True)] for row in rows]
     return _execute_columns(sql, params, fetch=True)
 
 

@@ -53,9 +53,7 @@ def _claim(
     base: Q, statuses: tuple[str, ...], *, worker: str, limit: int, now: datetime,
     order: tuple[str, ...],
 ) -> list[int]:  # fmt: skip
-    qs = with_status(Message.objects.filter(base).filter(_claimable(now)), statuses).order_by(
-        *order
-    )
+    qs = _claimable_rows(base, statuses, now, order)
     if connection.vendor == "postgresql":
         with transaction.atomic():
             locked = qs.select_for_update(skip_locked=True, no_key=True)
@@ -76,21 +74,28 @@ def _claim(
     )
 
 
+DUE_ORDER = ("due_at", "id")
+
+
 def messages_claim_due(*, worker: str, limit: int, now: datetime) -> list[int]:
     """Queued or deferred messages whose time has come."""
     return _claim(
-        due_q(now), PENDING_STATUSES, worker=worker, limit=limit, now=now, order=("due_at", "id")
+        due_q(now), PENDING_STATUSES, worker=worker, limit=limit, now=now, order=DUE_ORDER
     )
 
 
 def messages_due_locked(*, limit: int, now: datetime):
-    """PostgreSQL: the due messages as a ``SELECT ... FOR UPDATE SKIP LOCKED`` query, for a
-    caller that claims them inside its own transaction (the dispatcher marks them "sending" and
-    claimed by one UPDATE; a separate claim would write every row once more)."""
-    qs = with_status(Message.objects.filter(due_q(now)).filter(_claimable(now)), PENDING_STATUSES)
-    return qs.order_by("due_at", "id").select_for_update(
-        skip_locked=True, of=("self",), no_key=True
-    )[:limit]
+    """PostgreSQL: the rows ``messages_claim_due`` would claim, as a ``SELECT ... FOR NO KEY
+    UPDATE SKIP LOCKED`` query for a caller that claims them inside its own transaction (the
+    dispatcher marks them "sending" and claimed by one UPDATE; a separate claim would write
+    every row once more)."""
+    qs = _claimable_rows(due_q(now), PENDING_STATUSES, now, DUE_ORDER)
+    return qs.select_for_update(skip_locked=True, of=("self",), no_key=True)[:limit]
+
+
+def _claimable_rows(base: Q, statuses: tuple[str, ...], now: datetime, order: tuple[str, ...]):
+    qs = Message.objects.filter(base).filter(_claimable(now))
+    return with_status(qs, statuses).order_by(*order)
 
 
 def messages_claim_stale(*, worker: str, limit: int, now: datetime) -> list[int]:

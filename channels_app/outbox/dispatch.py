@@ -3,8 +3,9 @@ provider call), call the provider after commit, record the outcome.
 
 It works in batches: one transaction re-checks and marks a whole claim (consent, preferences and
 recent sends read once for all its customers; on PostgreSQL that transaction is the claim itself,
-``FOR UPDATE SKIP LOCKED``, so a message is written once to be claimed and marked), the provider calls follow one by one, and their
-answers are recorded together, one transaction per RECORD_EVERY calls (or RECORD_AFTER_S).
+``FOR NO KEY UPDATE SKIP LOCKED``, so a message is written once to be claimed and marked), the
+provider calls follow one by one, and their answers are recorded together, one transaction per
+RECORD_EVERY calls (or RECORD_AFTER_S).
 
 Crash safety: a worker killed after "sending" committed leaves the row in flight; once its lease
 runs out ``messages_reconcile`` asks the provider (``fetch_status`` / ``find_sent``; for Meta,

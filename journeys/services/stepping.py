@@ -211,13 +211,8 @@ def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = No
         partial = _customers_partial({run.customer_id for run in runs})
         works, needy = [], []
         for run in runs:
-            customer = partial[run.customer_id]
-            work = work_load(run, speeds.get(run.workspace_id, Speed()).at(real), customer)
             try:
-                advance = run_advance(
-                    work.graph, work.state, now=work.now, inputs=inputs.get(run.pk, []),
-                    customer=customer,
-                )  # fmt: skip
+                work, advance = _advance_one(run, speeds, real, partial[run.customer_id], inputs)
             except CustomerNeeded:
                 needy.append(run)
                 continue
@@ -233,6 +228,16 @@ def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = No
         RunInput.objects.filter(run_id__in=[run.pk for run in runs]).delete()
         _crash_point("persisted")
     return len(runs)
+
+
+def _advance_one(run: Run, speeds, real: datetime, customer, inputs) -> tuple[Work, Advance]:
+    """The run's work and its first advance at its workspace's journey time (pure: nothing is
+    applied until ``work_advance``)."""
+    work = work_load(run, speeds.get(run.workspace_id, Speed()).at(real), customer)
+    advance = run_advance(
+        work.graph, work.state, now=work.now, inputs=inputs.get(run.pk, []), customer=customer
+    )
+    return work, advance
 
 
 def _customers_partial(customer_ids: set[int]) -> dict[int, CustomerUnread]:
@@ -252,13 +257,8 @@ def _advance_with_customers(runs: list[Run], inputs, speeds, real: datetime) -> 
     ):
         views = customer_views({r.customer_id: r.customer for r in runs}.values(), real)
         for run in runs:
-            speed = speeds.get(run.workspace_id, Speed())
-            work = work_load(run, speed.at(real), views[run.customer_id])
+            work, advance = _advance_one(run, speeds, real, views[run.customer_id], inputs)
             work.suppressors = _others(suppressors.get(run.customer_id, ()), run.journey_id)
-            advance = run_advance(
-                work.graph, work.state, now=work.now, inputs=inputs.get(run.pk, []),
-                customer=work.customer,
-            )  # fmt: skip
             work_advance(work, advance)
             works.append(work)
     return works
