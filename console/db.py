@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from functools import lru_cache
 
+import orjson
 from django.db import connection
 
 
@@ -185,18 +186,31 @@ def _json_preparer(field):
     if connection.vendor == "postgresql":
         from psycopg.types.json import Jsonb
 
-        return lambda value: None if value is None else Jsonb(value)
+        return lambda value: None if value is None else Jsonb(value, dumps=json_bytes)
     return _json_text
 
 
+def json_bytes(value) -> bytes:
+    """``value`` as JSON, by orjson (a tenth of ``json.dumps``'s time on the small dicts batches
+    write), falling back to ``json.dumps`` for what orjson refuses (integers beyond 64 bits,
+    unknown types: these raise from ``json.dumps`` as before). Keys that are not strings become
+    strings, as with ``json.dumps``; NaN and infinities become null (``json.dumps`` would write
+    text that is not JSON)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(value).encode()
+
+
 def _json_text(value):
-    """``json.dumps`` as Django's JSONField stores it, with the empty containers most rows
-    carry (a step's notes, a status's raw payload) written without a call into the encoder."""
+    """The JSON text Django's JSONField would store for ``value`` on SQLite (``json_bytes``,
+    without spaces: the same JSON), with the empty containers most rows carry (a step's notes, a
+    status's raw payload) written without a call into the encoder."""
     if value is None:
         return None
     if not value and type(value) in (dict, list):
         return "{}" if type(value) is dict else "[]"
-    return json.dumps(value)
+    return json_bytes(value).decode()
 
 
 def _preparer(field):

@@ -375,10 +375,16 @@ def standard_price(msg: OutboundMessage, status: str, card: RateCard) -> Decimal
 def redact(data: Any) -> Any:
     """A copy of ``data`` with secret-looking keys masked (keeps the last 4 characters)."""
     if isinstance(data, Mapping):
-        return {k: _mask(v) if _secret_key(k) else redact(v) for k, v in data.items()}
+        return {
+            k: _mask(v) if _secret_key(k) else (redact(v) if isinstance(v, _NESTED) else v)
+            for k, v in data.items()
+        }
     if isinstance(data, list | tuple):
-        return [redact(v) for v in data]
+        return [redact(v) if isinstance(v, _NESTED) else v for v in data]
     return data
+
+
+_NESTED = (Mapping, list, tuple)  # what ``redact`` looks inside; any other value is kept as is
 
 
 @lru_cache(maxsize=4096)

@@ -126,3 +126,23 @@ def test_insert_returning_names_the_new_rows_and_skips_conflicts_on_postgresql(c
                                          ["idempotency_key", "id"]))  # fmt: skip
     stored = dict(Event.objects.values_list("idempotency_key", "id"))
     assert first == {"a": stored["a"], "b": stored["b"]} and again == {"c": stored["c"]}
+
+
+def test_json_values_written_in_batches_read_back_as_json_dumps_would_have_stored_them(customer):
+    """The batch writers encode JSON with orjson; what comes back is what ``json.dumps`` would
+    have stored: integer keys as strings, big integers (json.dumps's fallback) exact."""
+    big = 2**70
+    values_insert(Event, ["workspace", "customer", "name", "properties", "occurred_at",
+                          "received_at", "source", "idempotency_key"],
+                  [[customer.workspace_id, customer.pk, "x.y", {1: "one", "big": big,
+                    "nested": [{"s": AWKWARD}, 1.5, True, None]}, AT, AT, "api", "j1"]])  # fmt: skip
+    stored = Event.objects.get(idempotency_key="j1").properties
+    assert stored == {"1": "one", "big": big, "nested": [{"s": AWKWARD}, 1.5, True, None]}
+
+
+def test_json_bytes_refuses_what_json_dumps_refuses():
+    from console.db import json_bytes
+
+    assert json_bytes({"a": [1, "b"]}) == b'{"a":[1,"b"]}'
+    with pytest.raises(TypeError):
+        json_bytes({"a": object()})
