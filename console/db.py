@@ -154,6 +154,37 @@ def ids_read(model, objs: list, scope: str, key: str) -> None:
         obj._state.adding = False
 
 
+def ids_reserve(model, objs: list) -> None:
+    """Give instances about to be inserted their primary keys now, so that what refers to them
+    (a run's messages and steps) can be built before the row is written. PostgreSQL: from the
+    key's sequence. SQLite: past the largest key ever handed out (AUTOINCREMENT never reuses
+    one) and the largest present; the caller's transaction holds the database's one write lock
+    (transactions are IMMEDIATE), so no other writer takes them before the insert."""
+    if not objs:
+        return
+    table, column = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, column, len(objs)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        else:
+            if not connection.in_atomic_block:
+                raise RuntimeError("ids_reserve needs the caller's write transaction on SQLite")
+            quote = connection.ops.quote_name
+            cursor.execute(
+                f"SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+                f"COALESCE((SELECT max({quote(column)}) FROM {quote(table)}), 0))",
+                [table],
+            )
+            start = cursor.fetchone()[0]
+            ids = range(start + 1, start + len(objs) + 1)
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+
+
 def _insert_verb(ignore_conflicts: bool) -> str:
     return "INSERT OR IGNORE" if ignore_conflicts and connection.vendor == "sqlite" else "INSERT"
 
@@ -230,15 +261,16 @@ def _preparer(field):
     return lambda value: field.get_db_prep_save(value, connection)
 
 
-def rows_insert(model, objs: list, *, ignore_conflicts: bool = False) -> None:
+def rows_insert(model, objs: list, *, ignore_conflicts: bool = False, keys: bool = False) -> None:
     """``bulk_create`` without primary keys coming back, as one parameterised INSERT (see
     ``_insert``): the rows' values are converted by a plain function per column instead of
     Django's per-value compiler path (most of the CPU of a batch's inserts). Fields with
-    ``auto_now``/``auto_now_add`` get their ``pre_save`` value as in ``save``."""
+    ``auto_now``/``auto_now_add`` get their ``pre_save`` value as in ``save``. ``keys``: the
+    objects carry their primary keys (``ids_reserve``); otherwise the database assigns them."""
     if not objs:
         return
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]  # an automatic key
+    fields = [f for f in meta.concrete_fields if keys or not f.primary_key]
     stamped = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]

@@ -21,10 +21,11 @@ from django.db.models import F
 
 from channels_app.outbox.services import messages_batch
 from channels_app.policies.inputs import batch_inputs
-from console.db import ids_read, rows_insert, values_insert
+from console.db import ids_reserve, rows_insert, values_insert
 from console.models import Customer, Event, Workspace
 from journeys.clock import Speed, clock_speed, real_now
 from journeys.engine import (
+    Advance,
     EventInput,
     JourneyVersion,
     PriorRun,
@@ -40,6 +41,7 @@ from journeys.services.stepping import (
     Work,
     customer_views,
     graph_of,
+    run_sync,
     runs_advance_due,
     suppressors_for,
     work_advance,
@@ -107,8 +109,7 @@ def runs_enrol(
         priors[item.customer.pk].append(PriorRun("active", correlation, now))
         rows.append(_run_row(journey, version, graph, item, correlation, now))
         accepted.append(item)
-    created = _runs_insert(rows)
-    works = _start(version, graph, created, accepted, now, views)
+    works = _start(version, graph, rows, accepted, now, views)
     works_persist(works)
     return EnrolResult([work.run for work in works], refused)
 
@@ -125,43 +126,63 @@ def _run_row(journey, version, graph, item: Enrolment, correlation, now) -> Run:
 
 
 def _runs_insert(rows: list[Run]) -> list[Run | None]:
-    """Insert new runs; when a racing worker took an enrol key or active key first, the rest
-    still land (one savepoint each) and the taken ones come back as None."""
+    """Insert new runs (their keys reserved); when a racing worker took an enrol key or active
+    key first, the rest still land (one savepoint each) and the taken ones come back as None."""
     if not rows:
         return []
     try:
         with transaction.atomic():
-            rows_insert(Run, rows)
-        ids_read(Run, rows, "journey_id", "enrol_key")
+            rows_insert(Run, rows, keys=True)
         return list(rows)
     except IntegrityError:
         created: list[Run | None] = []
         for row in rows:
-            row.pk = None
             try:
                 with transaction.atomic():
-                    row.save()
+                    row.save(force_insert=True)
                 created.append(row)
             except IntegrityError:
                 created.append(None)
         return created
 
 
-def _start(version, graph, created, accepted, now, views) -> list[Work]:
-    pairs = [(run, item) for run, item in zip(created, accepted, strict=True) if run is not None]
+def _start(version, graph, rows: list[Run], accepted, now, views) -> list[Work]:
+    """Start new runs: each run's first advance is taken before its row is written, so the row
+    is inserted in the state it reached (no second write) and the effects (sends) are applied
+    only for the rows that landed. A run whose effects answer at once (a send blocked or
+    deferred) moves on, and only that run's row is written again by ``works_persist``."""
+    if not rows:
+        return []
+    ids_reserve(Run, rows)
+    views = views or customer_views([item.customer for item in accepted], real_now())
+    firsts = [
+        _first(version, graph, run, item, now, views)
+        for run, item in zip(rows, accepted, strict=True)
+    ]
+    created = _runs_insert(rows)
+    pairs = [pair for pair, run in zip(firsts, created, strict=True) if run is not None]
     if not pairs:
         return []
-    views = views or customer_views([item.customer for _, item in pairs], real_now())
-    suppressors = suppressors_for([run.customer_id for run, _ in pairs])
-    works = []
-    run_ids = [run.pk for run, _ in pairs]
-    with batch_inputs(item.customer for _, item in pairs), messages_batch(run_ids=run_ids):
-        for run, item in pairs:
-            works.append(_start_one(version, graph, run, item, now, views, suppressors))
-    return works
+    suppressors = suppressors_for([work.run.customer_id for work, _ in pairs])
+    run_ids = [work.run.pk for work, _ in pairs]
+    with (
+        batch_inputs(work.run.customer for work, _ in pairs),
+        messages_batch(run_ids=run_ids),
+    ):
+        for work, advance in pairs:
+            run = work.run
+            work.suppressors = tuple(
+                (p, purposes, name)
+                for j, p, purposes, name in suppressors.get(run.customer_id, ())
+                if j != run.journey_id
+            )
+            work_advance(work, advance)
+            work.written = work.state is advance.state
+    return [work for work, _ in pairs]
 
 
-def _start_one(version, graph, run, item, now, views, suppressors) -> Work:
+def _first(version, graph, run: Run, item: Enrolment, now, views) -> tuple[Work, Advance]:
+    """The run's work and first advance (pure), with the run's row set to where it leads."""
     view = views[item.customer.pk]
     advance = run_start(
         graph, run_id=str(run.pk), now=now, customer=view, event=item.event, context=item.context,
@@ -170,13 +191,10 @@ def _start_one(version, graph, run, item, now, views, suppressors) -> Work:
     if item.customer.workspace_id == run.workspace.pk:  # saves a query per send's policy check
         item.customer.workspace = run.workspace
     work = Work(run=run, graph=graph, state=advance.state, now=now, customer=view, new=True)
-    work.suppressors = tuple(
-        (p, purposes, name)
-        for j, p, purposes, name in suppressors.get(run.customer_id, ())
-        if j != run.journey_id
-    )
-    work_advance(work, advance)
-    return work
+    work.steps = list(advance.steps)
+    run_sync(work)
+    work.steps = []
+    return work, advance
 
 
 # --- events ------------------------------------------------------------------------------------

@@ -124,6 +124,8 @@ class Work:
     new: bool = False
     # (priority, suppressed purposes, journey name) of the customer's other open runs.
     suppressors: tuple = ()
+    # The run's row already holds this state (a new run inserted where its first advance led).
+    written: bool = False
 
 
 def work_advance(work: Work, advance: Advance) -> None:
@@ -343,7 +345,8 @@ def _inputs_for(run_ids: list[int]) -> dict[int, list[Input]]:
 # --- writing a batch ----------------------------------------------------------------------------
 
 
-def _sync_run(work: Work) -> None:
+def run_sync(work: Work) -> None:
+    """Set the run's columns from its work (state, node, timers, reason, end)."""
     run, state = work.run, work.state
     run.state = state.model_dump(mode="json")
     run.status, run.node_id = state.status, state.node_id or ""
@@ -365,8 +368,9 @@ def _sync_run(work: Work) -> None:
 def works_persist(works: list[Work]) -> None:
     """Write runs, steps, counters and deferred effects of a batch (inside its transaction)."""
     for work in works:
-        _sync_run(work)
-    rows_update(Run, [w.run for w in works], RUN_FIELDS)
+        if not work.written:
+            run_sync(work)
+    rows_update(Run, [w.run for w in works if not w.written], RUN_FIELDS)
     steps = [_step_row(work.run.pk, step) for work in works for step in work.steps]
     values_insert(StepRow, STEP_FIELDS, steps, ignore_conflicts=True)
     counters_apply(_counter_deltas(works))

@@ -146,3 +146,20 @@ def test_json_bytes_refuses_what_json_dumps_refuses():
     assert json_bytes({"a": [1, "b"]}) == b'{"a":[1,"b"]}'
     with pytest.raises(TypeError):
         json_bytes({"a": object()})
+
+
+def test_reserved_keys_are_past_every_key_and_the_next_automatic_key_is_past_them(customer):
+    from console.db import ids_reserve
+
+    first = _message(customer, "r0")
+    first.save()
+    with transaction.atomic():
+        rows = [_message(customer, f"r{i}") for i in (1, 2)]
+        ids_reserve(Message, rows)
+        assert rows[0].pk > first.pk and rows[1].pk == rows[0].pk + 1
+        rows_insert(Message, rows, keys=True)
+    later = _message(customer, "r3")
+    later.save()
+    assert later.pk > rows[1].pk
+    stored = dict(Message.objects.values_list("idempotency_key", "pk"))
+    assert [stored[k] for k in ("r1", "r2")] == [row.pk for row in rows]

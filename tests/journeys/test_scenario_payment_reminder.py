@@ -180,3 +180,33 @@ def test_an_outcome_nobody_waits_for_stays_queued_and_counts_at_the_next_wake(
     assert not RunInput.objects.filter(run=run).exists()
     record = next(iter(run.state["messages"].values()))
     assert record["statuses"][-1] == "replied"
+
+
+def test_a_run_whose_key_a_racing_worker_took_first_writes_nothing_the_others_start(
+    reminder, make_customer, clock, monkeypatch
+):
+    """Runs are inserted in the state their first advance reached, and their sends are written
+    only once the row landed: a run refused by the one-active-run rule at insert time (a racing
+    worker stored it after this batch read the customer's runs) leaves no row, step or message,
+    and the batch's other run starts as usual."""
+    from journeys.services import enrolment
+    from journeys.services.enrolment import Enrolment, runs_enrol
+    from journeys.services.stepping import customer_views
+
+    racer, other = make_customer(), make_customer()
+    due(racer, loan="LN9")
+    taken = Run.objects.get(customer=racer)
+    msgs_before = Message.objects.count()
+    monkeypatch.setattr(enrolment, "_priors", lambda journey, ids: {i: [] for i in ids})
+    version = reminder.versions.get(number=reminder.current_version)
+    event = enrolment.EventInput("payment.due", clock.now, {"loan_id": "LN9", "emi_amount": "1",
+                                                           "emi_due_date": "2031-12-10"})  # fmt: skip
+    items = [Enrolment(c, f"test:{c.pk}", event=event) for c in (racer, other)]
+    result = runs_enrol(version=version, items=items, now=clock.now,
+                        views=customer_views([racer, other], clock.now))  # fmt: skip
+    assert [run.customer_id for run in result.runs] == [other.pk]
+    assert list(Run.objects.filter(customer=racer)) == [taken]
+    started = Run.objects.get(customer=other)
+    assert started.steps.count() >= 1 and started.state["node_id"] == started.node_id
+    new = Message.objects.filter(pk__gt=0).count() - msgs_before
+    assert new == Message.objects.filter(run_id=started.pk).count() == (0 if started.holdout else 1)
