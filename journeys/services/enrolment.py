@@ -1,16 +1,19 @@
 """Starting runs (events, segments, dates) and routing events to the runs that wait for them.
 
 ``events_process`` is what the events listener's task runs for a batch of committed event ids:
-trigger matching enrols new runs, then every event is queued as a RunInput for the runs it
-concerns (channel outcomes by ``run_id``; business events for the customer's open runs whose
-version mentions the event: a wait, the goal, an exit rule, a ``seen.`` condition), and those runs
-are advanced at once. Replays are harmless: a run is enrolled once per ``enrol_key`` and an
-input is queued once per (run, event).
+trigger matching enrols new runs, then every event becomes an input of the runs it concerns
+(channel outcomes by ``run_id``; business events for the customer's open runs whose version
+mentions the event: a wait, the goal, an exit rule, a ``seen.`` condition). The runs an input
+moves now are advanced at once, in the same transaction, with the input handed over; the other
+inputs are queued as RunInput rows for the run's own wake-up. Replays are harmless: a run is
+enrolled once per ``enrol_key``, an input is queued once per (run, event), and an input its run
+no longer waits for (a send's verdict, once the run left the send) changes nothing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,15 +41,19 @@ from journeys.models import JourneyVersion as VersionRow
 from journeys.services.inputs import channel_input
 from journeys.services.stepping import (
     BATCH_SIZE,
+    Given,
     Work,
     customer_views,
     graph_of,
+    inputs_queue,
     run_sync,
     runs_advance_due,
     suppressors_for,
     work_advance,
     works_persist,
 )
+
+log = logging.getLogger("sangam.journeys")
 
 CHANNEL_FAMILIES = ("message", "call")
 
@@ -251,33 +258,50 @@ class InputRow(NamedTuple):
 
 
 def events_process(*, event_ids: list[int]) -> int:
-    """Enrol and resume for a batch of committed events. Returns the number of runs advanced."""
+    """Enrol and resume for a batch of committed events. Returns the number of runs advanced.
+
+    Per workspace, in one transaction: the inputs that move their runs now are handed to
+    ``runs_advance_due`` (not stored and read back); the others are queued for the runs' own
+    wake-ups. If advancing raises, the handed inputs are queued instead (the runs made due, so
+    the due-run sweep tries again) and the rest of the batch goes on."""
     rows = Event.objects.filter(id__in=event_ids).order_by("id")
     by_workspace: dict[int, list[EventRow]] = defaultdict(list)
     for row in rows.values_list(*EventRow._fields):
         event = EventRow(*row)
         by_workspace[event.workspace_id].append(event)
     workspaces = Workspace.objects.in_bulk(list(by_workspace))
-    targets: list[int] = []
+    advanced = 0
     for workspace_id, batch in by_workspace.items():
         with transaction.atomic():
-            targets += _events_for_workspace(workspaces[workspace_id], batch)
-    advanced = 0
-    for start in range(0, len(targets), BATCH_SIZE):
-        advanced += runs_advance_due(only_ids=targets[start : start + BATCH_SIZE])
+            moving = _events_for_workspace(workspaces[workspace_id], batch)
+            ids = sorted(moving)
+            for start in range(0, len(ids), BATCH_SIZE):
+                given = {pk: moving[pk] for pk in ids[start : start + BATCH_SIZE]}
+                try:
+                    advanced += runs_advance_due(only_ids=list(given), given=given)
+                except Exception:  # the runs keep their inputs; the sweep advances them later
+                    log.exception("advancing runs %s on their events failed", list(given)[:20])
+                    inputs_queue(given)
     return advanced
 
 
-def _events_for_workspace(workspace: Workspace, events: list[EventRow]) -> list[int]:
+def _events_for_workspace(workspace: Workspace, events: list[EventRow]) -> Given:
+    """Enrol the events' customers, queue the inputs no run moves on now, and return the ones
+    that move their runs now."""
     speed = clock_speed(workspace)
     now = speed.at(real_now())
     inputs = {e.pk: _event_input(e, speed, now) for e in events}
     _enrol_events(workspace, events, inputs, now)
     rows, waits = _inputs_for_events(workspace, events, inputs)
-    values_insert(RunInput, list(InputRow._fields), rows, ignore_conflicts=True)
-    run_ids = sorted({row.run_id for row in rows if _wakes(row, waits)})
-    Run.objects.filter(id__in=run_ids, status__in=OPEN_RUN_STATUSES).update(due_at=now)
-    return run_ids
+    moving: Given = defaultdict(list)
+    queued = []
+    for row in rows:
+        if _wakes(row, waits):
+            moving[row.run_id].append((row.kind, row.source_key, row.at, row.payload))
+        else:
+            queued.append(row)
+    values_insert(RunInput, list(InputRow._fields), queued, ignore_conflicts=True)
+    return moving
 
 
 def _wakes(row: InputRow, waits: dict[int, tuple[str, str]]) -> bool:

@@ -45,7 +45,7 @@ from journeys.engine import (
     journey_parse,
     run_advance,
 )
-from journeys.models import EngineSettings, NodeCounter, Run, RunInput
+from journeys.models import OPEN_RUN_STATUSES, EngineSettings, NodeCounter, Run, RunInput
 from journeys.models import JourneyVersion as VersionRow
 from journeys.models import Step as StepRow
 from journeys.services.effects import EffectResult, effects_apply
@@ -179,14 +179,18 @@ CLAIMED_COLUMNS = ("id", "workspace_id", "journey_id", "version_id", "customer_i
                    "ended_at", "active_key")  # fmt: skip
 
 
-def _claim(limit: int, only_ids: list[int] | None) -> list[ClaimedRun]:
-    """Claim due runs (their customers are read later, and only for the runs that need them)."""
+def _claim(limit: int, only_ids: list[int] | None, open_only: bool = False) -> list[ClaimedRun]:
+    """Claim due runs (their customers are read later, and only for the runs that need them);
+    given ids, the due ones among them, or with ``open_only`` every open one."""
     real = real_now()
     speeds = _speeds()
-    base = Run.objects.filter(journey__status="live", due_at__isnull=False)
-    base = (
-        base.filter(id__in=only_ids) if only_ids is not None else base.filter(_due_q(speeds, real))
-    )
+    base = Run.objects.filter(journey__status="live")
+    if open_only:
+        base = base.filter(id__in=only_ids, status__in=OPEN_RUN_STATUSES)
+    elif only_ids is not None:
+        base = base.filter(id__in=only_ids, due_at__isnull=False)
+    else:
+        base = base.filter(_due_q(speeds, real), due_at__isnull=False)
     # Given ids are looked up by primary key in id order: ordered by due_at, PostgreSQL with a
     # stale row estimate walked the whole due_at index to find them (130 ms at 100,000 runs).
     rows = base.order_by("id" if only_ids is not None else "due_at")
@@ -221,9 +225,17 @@ def _customers_attach(runs: list[Run]) -> None:
 _CUSTOMER_EFFECTS = (SendRequest, CallRequest, UpdateAttribute)
 
 
-def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = None) -> int:
+def runs_advance_due(
+    *, limit: int = BATCH_SIZE, only_ids: list[int] | None = None, given: Given | None = None
+) -> int:
     """Claim up to ``limit`` due runs of live journeys (or the given ones) and advance them in one
     transaction. Returns how many runs were advanced; safe to call from many workers at once.
+
+    ``given``: inputs that move runs of ``only_ids`` now (run id -> [(kind, source key, at,
+    payload)]), handed over instead of stored and read back. A claimed run takes them after its
+    stored inputs (in time order; one already stored under the same source key is not taken
+    twice). A run not claimed (another worker holds it, its journey is paused) gets them queued
+    and is made due, as ``inputs_queue`` does for any input.
 
     Each run is first advanced with a ``CustomerUnread`` (the customer's id, time zone and
     language): a send's verdict or a timer that moves a run from one wait to the next reads
@@ -231,11 +243,14 @@ def runs_advance_due(*, limit: int = BATCH_SIZE, only_ids: list[int] | None = No
     ask for a send, are advanced again from the same state, with their customers, consent and
     the other journeys' suppression read in bulk."""
     with transaction.atomic():
-        runs = _claim(limit, only_ids)
+        runs = _claim(limit, only_ids, open_only=given is not None)
+        if given:
+            claimed = {run.pk for run in runs}
+            inputs_queue({pk: rows for pk, rows in given.items() if pk not in claimed})
         if not runs:
             return 0
         _crash_point("claimed")
-        inputs = _inputs_for([run.pk for run in runs])
+        inputs = _inputs_for([run.pk for run in runs], given)
         speeds = _speeds()
         real = real_now()
         partial = _customers_partial({run.customer_id for run in runs})
@@ -332,14 +347,45 @@ def _others(entries: Iterable[tuple], journey_id: int) -> tuple:
     return tuple((p, purposes, name) for j, p, purposes, name in entries if j != journey_id)
 
 
-def _inputs_for(run_ids: list[int]) -> dict[int, list[Input]]:
+# Inputs handed to ``runs_advance_due``: run id -> [(kind, source key, at, payload)].
+Given = dict[int, list[tuple[str, str, datetime, dict]]]
+INPUT_FIELDS = ["run", "kind", "source_key", "at", "payload"]
+
+
+def _inputs_for(run_ids: list[int], given: Given | None = None) -> dict[int, list[Input]]:
     grouped: dict[int, list[Input]] = defaultdict(list)
+    stored: set[tuple[int, str]] = set()
     rows = RunInput.objects.filter(run_id__in=run_ids).order_by("at", "id")
-    for run_id, kind, at, payload in rows.values_list("run_id", "kind", "at", "payload"):
+    fields = ("run_id", "kind", "at", "payload", "source_key")
+    for run_id, kind, at, payload, source_key in rows.values_list(*fields):
+        stored.add((run_id, source_key))
         decoded = input_decode(kind, at, payload)
         if decoded is not None:
             grouped[run_id].append(decoded)
+    for run_id in run_ids if given else ():
+        extra = [
+            decoded
+            for kind, source_key, at, payload in given.get(run_id, ())
+            if (run_id, source_key) not in stored
+            and (decoded := input_decode(kind, at, payload)) is not None
+        ]
+        if extra:  # a stable sort: the stored ones first at equal times
+            grouped[run_id] = sorted(grouped[run_id] + extra, key=lambda i: i.at)
     return grouped
+
+
+def inputs_queue(given: Given) -> None:
+    """Store inputs for their runs' next advance and make the open ones due at the earliest."""
+    if not given:
+        return
+    rows = [[pk, kind, key, at, payload] for pk, items in given.items()
+            for kind, key, at, payload in items]  # fmt: skip
+    values_insert(RunInput, INPUT_FIELDS, rows, ignore_conflicts=True)
+    earliest: dict[datetime, list[int]] = defaultdict(list)
+    for pk, items in given.items():
+        earliest[min(at for _, _, at, _ in items)].append(pk)
+    for at, pks in earliest.items():
+        Run.objects.filter(id__in=pks, status__in=OPEN_RUN_STATUSES).update(due_at=at)
 
 
 # --- writing a batch ----------------------------------------------------------------------------

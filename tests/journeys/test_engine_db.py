@@ -216,6 +216,41 @@ def test_the_goal_completes_the_run_wherever_it_is(live, make_customer):
     assert NodeCounter.objects.get(journey=journey, node_id="", metric="ended:completed").count == 1
 
 
+def test_an_event_whose_advance_fails_leaves_its_input_queued_and_the_sweep_takes_it(
+    live, make_customer, monkeypatch
+):
+    """Inputs that move a run now are handed to the advance, not stored: if the advance raises,
+    they are stored after all and the run made due, so nothing is lost."""
+    from journeys.services import stepping
+
+    journey = live()
+    customer = make_customer()
+    go(customer)
+    steps = Run.objects.get(journey=journey).steps.count()
+    real_advance = stepping.run_advance
+    monkeypatch.setattr(stepping, "run_advance", lambda *a, **k: 1 / 0)
+    send_event(customer, "paid", ref="R1")
+    run = Run.objects.get(journey=journey)
+    assert run.status == "waiting" and run.steps.count() == steps
+    queued = RunInput.objects.get(run=run)
+    assert queued.kind == "event" and queued.payload["name"] == "paid"
+    assert run.due_at == queued.at
+    monkeypatch.setattr(stepping, "run_advance", real_advance)
+    assert runs_advance_due() == 1
+    run.refresh_from_db()
+    assert run.status == "completed" and not RunInput.objects.filter(run=run).exists()
+
+
+def test_an_event_a_run_takes_at_once_is_never_stored(live, make_customer):
+    journey = live()
+    customer = make_customer()
+    go(customer)
+    send_event(customer, "paid", ref="R1")
+    run = Run.objects.get(journey=journey)
+    assert run.status == "completed"
+    assert RunInput.objects.count() == 0
+
+
 def test_holdout_runs_are_counted_apart(live, make_customer):
     journey = live(holdout=50)
     for _ in range(12):
