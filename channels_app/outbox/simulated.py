@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from datetime import datetime
 
+from django.db import connection
 from django.utils import timezone
 
 from channels_app.models.outbox import SimulatedOutcome
@@ -42,23 +43,9 @@ def simulator_post(
 def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 500) -> int:
     """Post every due planned outcome (claimed by marking it delivered first)."""
     now = now or timezone.now()
-    due = list(
-        SimulatedOutcome.objects.filter(delivered_at__isnull=True, due_at__lte=now)
-        .order_by("due_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
-    if not due:
+    rows = _due_claim(now, limit)
+    if not rows:
         return 0
-    claimed = SimulatedOutcome.objects.filter(id__in=due, delivered_at__isnull=True).update(
-        delivered_at=now
-    )
-    if not claimed:
-        return 0
-    rows = list(
-        SimulatedOutcome.objects.filter(id__in=due, delivered_at=now)
-        .order_by("due_at", "id")
-        .values_list("workspace_id", "event")
-    )
     by_workspace: dict[int, list[SimEvent]] = defaultdict(list)
     for workspace_id, event in rows:
         by_workspace[workspace_id].append(SimEvent(**event))
@@ -68,6 +55,27 @@ def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 500)
         for chunk in _posts(events):
             simulator_post(workspace=workspace, events=chunk, adapter=adapter)
     return len(rows)
+
+
+def _due_claim(now: datetime, limit: int) -> list[tuple[int, dict]]:
+    """Mark up to ``limit`` due outcomes delivered and return them (workspace id, event) in due
+    order: one statement, so two workers never post the same outcome (PostgreSQL skips the rows
+    another worker's claim holds; SQLite has one writer)."""
+    table = connection.ops.quote_name(SimulatedOutcome._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET delivered_at = %s WHERE id IN (SELECT id FROM {table} "
+            f"WHERE delivered_at IS NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s{lock}) "
+            f"RETURNING due_at, id, workspace_id, event",
+            [at, at, limit],
+        )
+        rows = sorted(cursor.fetchall())
+    return [
+        (workspace_id, event if isinstance(event, dict) else json.loads(event))
+        for _, _, workspace_id, event in rows
+    ]
 
 
 def _posts(events: list[SimEvent]) -> list[list[SimEvent]]:

@@ -190,3 +190,21 @@ def test_due_outcomes_travel_in_webhooks_of_250_each_stored_whole_for_replay(cus
     assert sizes[0] == EVENTS_PER_POST and sum(sizes) == planned  # every body parses whole
     assert all(r.processed_at is not None for r in receipts)
     assert Event.objects.filter(name="message.sent").count() == 150
+
+
+def test_due_outcomes_are_claimed_once_in_due_order(customer):
+    from channels_app.outbox.simulated import _due_claim
+
+    for n in range(3):
+        sms_enqueue(customer, key=f"run:1:node:claim{n}:1")
+    outbox_dispatch(limit=10, now=SOON)
+    planned = list(
+        SimulatedOutcome.objects.order_by("due_at", "id").values_list("event", flat=True)
+    )
+    later = SOON + timedelta(minutes=10)
+    first, second = _due_claim(later, 2), _due_claim(later, 2)
+    claimed = [event for _, event in first + second]
+    assert claimed == planned[:4]  # in due order, none twice
+    rest = _due_claim(later, 100)
+    assert [event for _, event in rest] == planned[4:] and _due_claim(later, 100) == []
+    assert not SimulatedOutcome.objects.filter(delivered_at__isnull=True).exists()
