@@ -36,7 +36,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .timeutil import zone
+from .timeutil import DEFAULT_TZ, zone
 
 ROOTS = (
     "context",
@@ -150,7 +150,7 @@ class Scope:
     seen: Mapping[str, datetime] = field(default_factory=dict)
     now: datetime | None = None
     holdout: bool = False
-    tz: str = "Asia/Kolkata"
+    tz: str = DEFAULT_TZ
 
 
 def _walk(data: Any, dotted: str) -> Any:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import BaseModel, Field
 
+from .timeutil import DEFAULT_TZ
+
 if TYPE_CHECKING:
     from .format import JourneyVersion, NodeSpec
 
@@ -85,7 +87,7 @@ class CustomerView:
     """
 
     customer_id: str = ""
-    tz: str = "Asia/Kolkata"
+    tz: str = DEFAULT_TZ
     language: str = "en"
     attributes: Mapping[str, Any] = field(default_factory=dict)
     consent: Mapping[str, str] = field(default_factory=dict)
@@ -105,7 +107,7 @@ class CustomerUnread:
 
     __slots__ = ("customer_id", "tz", "language")
 
-    def __init__(self, customer_id: str = "", tz: str = "Asia/Kolkata", language: str = "en"):
+    def __init__(self, customer_id: str = "", tz: str = DEFAULT_TZ, language: str = "en"):
         self.customer_id, self.tz, self.language = customer_id, tz, language
 
     def __getattr__(self, name: str):

@@ -45,6 +45,7 @@ from journeys.engine import (
     journey_parse,
     run_advance,
 )
+from journeys.engine.timeutil import DEFAULT_TZ
 from journeys.models import OPEN_RUN_STATUSES, EngineSettings, NodeCounter, Run, RunInput
 from journeys.models import JourneyVersion as VersionRow
 from journeys.models import Step as StepRow
@@ -91,7 +92,7 @@ def customer_views(customers: Iterable[Customer], at: datetime) -> dict[int, Cus
         phone = bool(customer.phone)
         views[pk] = CustomerView(
             customer_id=str(pk),
-            tz=customer.timezone or "Asia/Kolkata",
+            tz=customer.timezone or DEFAULT_TZ,
             language=customer.language,
             attributes=dict(customer.attributes or {}),
             consent=consent,
@@ -287,9 +288,7 @@ def _advance_one(run: Run, speeds, real: datetime, customer, inputs) -> tuple[Wo
 
 def _customers_partial(customer_ids: set[int]) -> dict[int, CustomerUnread]:
     rows = Customer.objects.filter(id__in=customer_ids).values_list("id", "timezone", "language")
-    return {
-        pk: CustomerUnread(str(pk), tz or "Asia/Kolkata", language) for pk, tz, language in rows
-    }
+    return {pk: CustomerUnread(str(pk), tz or DEFAULT_TZ, language) for pk, tz, language in rows}
 
 
 def _advance_with_customers(runs: list[Run], inputs, speeds, real: datetime) -> list[Work]:
