@@ -100,21 +100,38 @@ def _unnest(columns: list) -> str:
 def values_insert_returning(
     model, fields: list[str], rows: list[list | tuple], returning: list[str]
 ) -> list[tuple]:
-    """PostgreSQL only: ``values_insert(..., ignore_conflicts=True)`` that also returns the
-    ``returning`` columns of the rows it inserted (a row that hit a conflict returns nothing),
-    in one statement per PG_CHUNK rows."""
+    """``values_insert(..., ignore_conflicts=True)`` that also returns the ``returning`` columns
+    of the rows it inserted (a row that hit a conflict returns nothing), in no particular order:
+    on PostgreSQL one statement per PG_CHUNK rows, on SQLite one multi-row ``INSERT ... ON
+    CONFLICT DO NOTHING RETURNING`` per chunk that keeps under its limit of bound values."""
     if not rows:
         return []
-    if connection.vendor != "postgresql":
-        raise NotImplementedError("values_insert_returning is for PostgreSQL")
     columns, params = _prepared(model, fields, rows)
     quote = connection.ops.quote_name
     back = ", ".join(quote(model._meta.get_field(name).column) for name in returning)
-    sql = (
-        f"{_insert_head(model, columns, True)} SELECT * FROM {_unnest(columns)}"
-        f"{_insert_tail(True)} RETURNING {back}"
-    )
-    return _execute_columns(sql, params, fetch=True)
+    if connection.vendor == "postgresql":
+        sql = (
+            f"{_insert_head(model, columns, True)} SELECT * FROM {_unnest(columns)}"
+            f"{_insert_tail(True)} RETURNING {back}"
+        )
+        return _execute_columns(sql, params, fetch=True)
+    head = _insert_head(model, columns, False)
+    row_marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_chunk = max(1, SQLITE_VALUES // len(columns))
+    found: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), per_chunk):
+            chunk = params[start : start + per_chunk]
+            cursor.execute(
+                f"{head} VALUES {', '.join([row_marks] * len(chunk))} "
+                f"ON CONFLICT DO NOTHING RETURNING {back}",
+                [value for row in chunk for value in row],
+            )
+            found += cursor.fetchall()
+    return found
+
+
+SQLITE_VALUES = 16000  # bound values per SQLite statement (its limit is 32,766)
 
 
 def _execute_columns(sql: str, params: list[list], fetch: bool = False) -> list[tuple]:

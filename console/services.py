@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
 from console.audit import audit_record
-from console.db import values_insert, values_insert_returning
+from console.db import values_insert_returning
 from console.live import live_publish
 from console.models import ApiKey, Customer, Event, Workspace
 from console.schemas import CustomerFields, CustomerIn, EventIn, validation_fields
@@ -303,57 +303,9 @@ EVENT_FIELDS = ["workspace", "customer", "name", "properties", "occurred_at", "r
 
 
 def _known_store(workspace, pending: list[tuple[int, KnownEvent]], source, outcomes) -> list[int]:
-    if connection.vendor == "postgresql":
-        return _known_store_returning(workspace, pending, source, outcomes)
-    existing = _stored_ids(workspace, [event.key for _, event in pending])
-    now = timezone.now()
-    rows, row_index, customer_ids = [], [], set()
-    seen: dict[str, int] = {}
-    repeats: dict[int, int] = {}
-    for index, event in pending:
-        if event.key in existing:
-            outcomes[index] = EventOutcome(index, "duplicate", id=existing[event.key])
-            continue
-        if event.key in seen:  # repeated inside this batch: resolved once ids exist
-            repeats[index] = seen[event.key]
-            continue
-        seen[event.key] = index
-        rows.append([workspace.pk, event.customer_id, event.name, event.properties,
-                     event.occurred_at or now, now, source, event.key])  # fmt: skip
-        row_index.append(index)
-        customer_ids.add(event.customer_id)
-    taken: set[str] = set()  # keys a concurrent request stored first
-    try:
-        with transaction.atomic():
-            values_insert(Event, EVENT_FIELDS, rows)
-    except IntegrityError:
-        # A concurrent request stored some of the same event ids first: store the rest one by one.
-        for row in rows:
-            event = Event(**{Event._meta.get_field(f).attname: v
-                             for f, v in zip(EVENT_FIELDS, row, strict=True)})  # fmt: skip
-            if _event_store_one(event) is None:
-                taken.add(row[-1])
-    ids = _stored_ids(workspace, [row[-1] for row in rows])
-    new_ids = []
-    for index, row in zip(row_index, rows, strict=True):
-        pk = ids.get(row[-1])
-        if row[-1] in taken:
-            outcomes[index] = EventOutcome(index, "duplicate", id=pk)
-        else:
-            outcomes[index] = EventOutcome(index, "created", id=pk)
-            new_ids.append(pk)
-    for index, first in repeats.items():
-        outcomes[index] = EventOutcome(index, "duplicate", id=outcomes[first].id)
-    for customer_id in sorted(customer_ids):
-        live_publish(f"customer:{customer_id}", kind="timeline")
-    live_publish(f"workspace:{workspace.id}", kind="events")
-    return new_ids
-
-
-def _known_store_returning(workspace, pending, source, outcomes) -> list[int]:
-    """``_known_store`` on PostgreSQL: one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
-    stores the new keys and names their ids; only keys already stored (or stored by a
-    concurrent request first) are looked up, to report them as duplicates."""
+    """One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` stores the new keys and names their
+    ids; only keys already stored (or stored by a concurrent request first) are looked up, to
+    report them as duplicates."""
     now = timezone.now()
     rows, first_index, repeats = [], {}, {}
     for index, event in pending:
@@ -386,15 +338,6 @@ def _stored_ids(workspace: Workspace, keys: list[str]) -> dict[str, int]:
         return {}
     rows = Event.objects.filter(workspace=workspace, idempotency_key__in=keys)
     return dict(rows.values_list("idempotency_key", "id"))
-
-
-def _event_store_one(row: Event) -> Event | None:
-    try:
-        with transaction.atomic():
-            row.save()
-    except IntegrityError:
-        return None
-    return row
 
 
 # --- API keys ---------------------------------------------------------------------------------

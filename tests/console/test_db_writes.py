@@ -104,10 +104,11 @@ def test_datetimes_read_back_are_aware_and_equal_also_null_and_aggregated(custom
     assert Message.objects.get(idempotency_key="d1").created_at == AT
 
 
-def test_insert_returning_names_the_new_rows_and_skips_conflicts_on_postgresql(customer):
-    from django.db import connection
-
+def test_insert_returning_names_the_new_rows_and_skips_conflicts(customer, monkeypatch):
+    import console.db
     from console.db import values_insert_returning
+
+    monkeypatch.setattr(console.db, "SQLITE_VALUES", 16)  # SQLite: two rows per statement
 
     fields = ["workspace", "customer", "name", "properties", "occurred_at", "received_at",
               "source", "idempotency_key"]  # fmt: skip
@@ -116,16 +117,13 @@ def test_insert_returning_names_the_new_rows_and_skips_conflicts_on_postgresql(c
     def row(key):
         return [ws, customer.pk, "order.placed", {"k": key}, AT, AT, "api", key]
 
-    if connection.vendor != "postgresql":
-        with pytest.raises(NotImplementedError):
-            values_insert_returning(Event, fields, [row("a")], ["idempotency_key", "id"])
-        return
-    first = dict(values_insert_returning(Event, fields, [row("a"), row("b")],
+    first = dict(values_insert_returning(Event, fields, [row("a"), row("b"), row("d")],
                                          ["idempotency_key", "id"]))  # fmt: skip
-    again = dict(values_insert_returning(Event, fields, [row("b"), row("c")],
+    again = dict(values_insert_returning(Event, fields, [row("b"), row("c"), row("a")],
                                          ["idempotency_key", "id"]))  # fmt: skip
     stored = dict(Event.objects.values_list("idempotency_key", "id"))
-    assert first == {"a": stored["a"], "b": stored["b"]} and again == {"c": stored["c"]}
+    assert first == {k: stored[k] for k in "abd"} and again == {"c": stored["c"]}
+    assert Event.objects.get(idempotency_key="c").properties == {"k": "c"}
 
 
 def test_json_values_written_in_batches_read_back_as_json_dumps_would_have_stored_them(customer):
