@@ -214,6 +214,7 @@ def test_the_goal_completes_the_run_wherever_it_is(live, make_customer):
     run = Run.objects.get(journey=journey)
     assert run.status == "completed" and run.node_id == "pause1"
     assert NodeCounter.objects.get(journey=journey, node_id="", metric="ended:completed").count == 1
+    assert not RunInput.objects.exists()  # an input the run takes at once is never stored
 
 
 def test_an_event_whose_advance_fails_leaves_its_input_queued_and_the_sweep_takes_it(
@@ -239,16 +240,6 @@ def test_an_event_whose_advance_fails_leaves_its_input_queued_and_the_sweep_take
     assert runs_advance_due() == 1
     run.refresh_from_db()
     assert run.status == "completed" and not RunInput.objects.filter(run=run).exists()
-
-
-def test_an_event_a_run_takes_at_once_is_never_stored(live, make_customer):
-    journey = live()
-    customer = make_customer()
-    go(customer)
-    send_event(customer, "paid", ref="R1")
-    run = Run.objects.get(journey=journey)
-    assert run.status == "completed"
-    assert RunInput.objects.count() == 0
 
 
 def test_holdout_runs_are_counted_apart(live, make_customer):
