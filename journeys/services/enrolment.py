@@ -42,6 +42,7 @@ from journeys.services.inputs import channel_input
 from journeys.services.stepping import (
     BATCH_SIZE,
     Given,
+    InputRow,
     Work,
     customer_views,
     graph_of,
@@ -198,9 +199,7 @@ def _first(version, graph, run: Run, item: Enrolment, now, views) -> tuple[Work,
     if item.customer.workspace_id == run.workspace.pk:  # saves a query per send's policy check
         item.customer.workspace = run.workspace
     work = Work(run=run, graph=graph, state=advance.state, now=now, customer=view, new=True)
-    work.steps = list(advance.steps)
-    run_sync(work)
-    work.steps = []
+    run_sync(work, advance.steps)
     return work, advance
 
 
@@ -243,20 +242,6 @@ class EventRow(NamedTuple):
     occurred_at: datetime
 
 
-class InputRow(NamedTuple):
-    """A RunInput row to insert (the fields, in order; no model instance per input)."""
-
-    run: int
-    kind: str
-    source_key: str
-    at: datetime
-    payload: dict
-
-    @property
-    def run_id(self) -> int:
-        return self.run
-
-
 def events_process(*, event_ids: list[int]) -> int:
     """Enrol and resume for a batch of committed events. Returns the number of runs advanced.
 
@@ -297,7 +282,7 @@ def _events_for_workspace(workspace: Workspace, events: list[EventRow]) -> Given
     queued = []
     for row in rows:
         if _wakes(row, waits):
-            moving[row.run_id].append((row.kind, row.source_key, row.at, row.payload))
+            moving[row.run_id].append(row)
         else:
             queued.append(row)
     values_insert(RunInput, list(InputRow._fields), queued, ignore_conflicts=True)

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Q, TextField
@@ -211,7 +212,7 @@ def _claim(limit: int, only_ids: list[int] | None, open_only: bool = False) -> l
     return runs
 
 
-def _customers_attach(runs: list[Run]) -> None:
+def _customers_attach(runs: list[ClaimedRun]) -> None:
     """Read the customers of ``runs`` in one query (sharing the runs' workspace objects)."""
     customers = Customer.objects.in_bulk({run.customer_id for run in runs})
     for run in runs:
@@ -232,8 +233,8 @@ def runs_advance_due(
     """Claim up to ``limit`` due runs of live journeys (or the given ones) and advance them in one
     transaction. Returns how many runs were advanced; safe to call from many workers at once.
 
-    ``given``: inputs that move runs of ``only_ids`` now (run id -> [(kind, source key, at,
-    payload)]), handed over instead of stored and read back. A claimed run takes them after its
+    ``given``: inputs that move runs of ``only_ids`` now (run id -> its input rows), handed over
+    instead of stored and read back. A claimed run takes them after its
     stored inputs (in time order; one already stored under the same source key is not taken
     twice). A run not claimed (another worker holds it, its journey is paused) gets them queued
     and is made due, as ``inputs_queue`` does for any input.
@@ -276,7 +277,7 @@ def runs_advance_due(
     return len(runs)
 
 
-def _advance_one(run: Run, speeds, real: datetime, customer, inputs) -> tuple[Work, Advance]:
+def _advance_one(run: ClaimedRun, speeds, real: datetime, customer, inputs) -> tuple[Work, Advance]:
     """The run's work and its first advance at its workspace's journey time (pure: nothing is
     applied until ``work_advance``)."""
     work = work_load(run, speeds.get(run.workspace_id, Speed()).at(real), customer)
@@ -291,7 +292,7 @@ def _customers_partial(customer_ids: set[int]) -> dict[int, CustomerUnread]:
     return {pk: CustomerUnread(str(pk), tz or DEFAULT_TZ, language) for pk, tz, language in rows}
 
 
-def _advance_with_customers(runs: list[Run], inputs, speeds, real: datetime) -> list[Work]:
+def _advance_with_customers(runs: list[ClaimedRun], inputs, speeds, real: datetime) -> list[Work]:
     _customers_attach(runs)
     suppressors = suppressors_for([run.customer_id for run in runs])
     works = []
@@ -346,9 +347,22 @@ def _others(entries: Iterable[tuple], journey_id: int) -> tuple:
     return tuple((p, purposes, name) for j, p, purposes, name in entries if j != journey_id)
 
 
-# Inputs handed to ``runs_advance_due``: run id -> [(kind, source key, at, payload)].
-Given = dict[int, list[tuple[str, str, datetime, dict]]]
-INPUT_FIELDS = ["run", "kind", "source_key", "at", "payload"]
+class InputRow(NamedTuple):
+    """A RunInput row to insert (the fields, in order; no model instance per input)."""
+
+    run: int
+    kind: str
+    source_key: str
+    at: datetime
+    payload: dict
+
+    @property
+    def run_id(self) -> int:
+        return self.run
+
+
+# Inputs handed to ``runs_advance_due``: run id -> its input rows.
+Given = dict[int, list[InputRow]]
 
 
 def _inputs_for(run_ids: list[int], given: Given | None = None) -> dict[int, list[Input]]:
@@ -364,9 +378,9 @@ def _inputs_for(run_ids: list[int], given: Given | None = None) -> dict[int, lis
     for run_id in run_ids if given else ():
         extra = [
             decoded
-            for kind, source_key, at, payload in given.get(run_id, ())
-            if (run_id, source_key) not in stored
-            and (decoded := input_decode(kind, at, payload)) is not None
+            for row in given.get(run_id, ())
+            if (run_id, row.source_key) not in stored
+            and (decoded := input_decode(row.kind, row.at, row.payload)) is not None
         ]
         if extra:  # a stable sort: the stored ones first at equal times
             grouped[run_id] = sorted(grouped[run_id] + extra, key=lambda i: i.at)
@@ -377,12 +391,11 @@ def inputs_queue(given: Given) -> None:
     """Store inputs for their runs' next advance and make the open ones due at the earliest."""
     if not given:
         return
-    rows = [[pk, kind, key, at, payload] for pk, items in given.items()
-            for kind, key, at, payload in items]  # fmt: skip
-    values_insert(RunInput, INPUT_FIELDS, rows, ignore_conflicts=True)
+    rows = [row for items in given.values() for row in items]
+    values_insert(RunInput, list(InputRow._fields), rows, ignore_conflicts=True)
     earliest: dict[datetime, list[int]] = defaultdict(list)
     for pk, items in given.items():
-        earliest[min(at for _, _, at, _ in items)].append(pk)
+        earliest[min(row.at for row in items)].append(pk)
     for at, pks in earliest.items():
         Run.objects.filter(id__in=pks, status__in=OPEN_RUN_STATUSES).update(due_at=at)
 
@@ -390,9 +403,11 @@ def inputs_queue(given: Given) -> None:
 # --- writing a batch ----------------------------------------------------------------------------
 
 
-def run_sync(work: Work) -> None:
-    """Set the run's columns from its work (state, node, timers, reason, end)."""
+def run_sync(work: Work, steps: list[Step] | None = None) -> None:
+    """Set the run's columns from its work (state, node, timers, reason, end); ``steps``: the
+    steps that led there, when they are not yet the work's own."""
     run, state = work.run, work.state
+    steps = work.steps if steps is None else steps
     run.state = state.model_dump(mode="json")
     run.status, run.node_id = state.status, state.node_id or ""
     wait = state.wait if not state.ended else None
@@ -403,7 +418,7 @@ def run_sync(work: Work) -> None:
     run.waiting_event = (wait.event or "") if wait else ""
     run.waiting_correlation = (wait.correlation or "") if wait else ""
     run.message_key = (wait.message_key or "") if wait else ""
-    last = work.steps[-1].reason if work.steps else ""
+    last = steps[-1].reason if steps else ""
     run.reason = ((wait.reason if wait else "") or last or state.end_reason)[:300]
     run.holdout, run.goal_reached_at = state.holdout, state.goal_reached_at
     if state.ended:

@@ -242,6 +242,24 @@ def test_an_event_whose_advance_fails_leaves_its_input_queued_and_the_sweep_take
     assert run.status == "completed" and not RunInput.objects.filter(run=run).exists()
 
 
+def test_a_handed_input_already_queued_under_its_source_key_is_taken_once_in_time_order(
+    live, make_customer, clock
+):
+    from journeys.services.stepping import InputRow, _inputs_for
+
+    journey = live()
+    go(make_customer())
+    run = Run.objects.get(journey=journey)
+    paid = {"name": "paid", "properties": {"ref": "R1"}}
+    done = {"name": "done", "properties": {}}
+    later = clock.now + timedelta(minutes=5)
+    RunInput.objects.create(run=run, kind="event", source_key="event:9", at=later, payload=paid)
+    given = {run.pk: [InputRow(run.pk, "event", "event:9", later, paid),
+                      InputRow(run.pk, "event", "event:10", clock.now, done)]}  # fmt: skip
+    inputs = _inputs_for([run.pk], given)[run.pk]
+    assert [(i.name, i.at) for i in inputs] == [("done", clock.now), ("paid", later)]
+
+
 def test_holdout_runs_are_counted_apart(live, make_customer):
     journey = live(holdout=50)
     for _ in range(12):
