@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -151,24 +150,6 @@ def _execute_columns(sql: str, params: list[list], fetch: bool = False) -> list[
             if fetch:
                 found += cursor.fetchall()
     return found
-
-
-def ids_read(model, objs: list, scope: str, key: str) -> None:
-    """Give instances just inserted by ``rows_insert`` their primary keys, read back by a
-    unique (``scope``, ``key``) pair of columns (attnames), 500 keys per query."""
-    wanted: dict[object, list] = defaultdict(list)
-    for obj in objs:
-        wanted[getattr(obj, scope)].append(getattr(obj, key))
-    ids: dict[tuple, object] = {}
-    for scope_value, keys in wanted.items():
-        for start in range(0, len(keys), 500):
-            found = model._default_manager.filter(
-                **{scope: scope_value, f"{key}__in": keys[start : start + 500]}
-            ).values_list(key, "pk")
-            ids.update({(scope_value, k): pk for k, pk in found})
-    for obj in objs:
-        obj.pk = ids[(getattr(obj, scope), getattr(obj, key))]
-        obj._state.adding = False
 
 
 def ids_reserve(model, objs: list) -> None:

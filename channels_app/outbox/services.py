@@ -29,7 +29,7 @@ from channels_app.policies.selectors import channel_best, message_cost_estimate,
 from channels_app.policy import Decision
 from channels_app.tmpl.render import RenderedMessage, TemplateRenderError
 from channels_app.tmpl.services import TemplateNotApproved, template_render_for_customer
-from console.db import ids_read, rows_insert
+from console.db import ids_reserve, rows_insert
 from console.models import Customer, Workspace
 
 CHANNELS = ("sms", "whatsapp", "voice")
@@ -261,19 +261,20 @@ def messages_batch(*, run_ids: Iterable[int] = ()) -> Iterator[None]:
 
 
 def messages_write(rows: list[Message]) -> None:
-    """Insert decided rows in one statement; on a key a concurrent replay took first, one by one
-    (that row then keeps the stored message)."""
+    """Insert decided rows in one statement, their keys reserved first (inside the caller's
+    transaction); on a key a concurrent replay took first, one by one (that row then keeps the
+    stored message)."""
     if not rows:
         return
+    ids_reserve(Message, rows)
     try:
         with transaction.atomic():
-            rows_insert(Message, rows)
+            rows_insert(Message, rows, keys=True)
     except IntegrityError:
         for row in rows:
             row.pk = None
             _save(row)
         return
-    ids_read(Message, rows, "workspace_id", "idempotency_key")
     for row in rows:
         _saved(row, kick=False)
     if any(row.status in PENDING_STATUSES for row in rows):

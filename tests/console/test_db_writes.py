@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from channels_app.models.outbox import Message, MessageStatusChange
-from console.db import ids_read, rows_insert, rows_update, values_insert, values_update
+from console.db import ids_reserve, rows_insert, rows_update, values_insert, values_update
 from console.models import Customer, Event
 
 AT = datetime(2026, 12, 5, 10, 30, 0, 123456, tzinfo=UTC)
@@ -21,6 +21,12 @@ def customer(workspace):
     return Customer.objects.create(workspace=workspace, external_id="C1", phone="+919800000001")
 
 
+def _insert(rows: list[Message]) -> None:
+    """Rows inserted as the outbox writes them: keys reserved, then one INSERT."""
+    ids_reserve(Message, rows)
+    rows_insert(Message, rows, keys=True)
+
+
 def _message(customer, key: str, **fields) -> Message:
     base = dict(workspace=customer.workspace, customer=customer, channel="sms",
                 purpose="service", template_key="t", idempotency_key=key, to_number="+91",
@@ -29,14 +35,13 @@ def _message(customer, key: str, **fields) -> Message:
     return Message(**base)
 
 
-def test_rows_insert_then_ids_read_round_trips_every_column_type(customer):
+def test_rows_insert_with_reserved_keys_round_trips_every_column_type(customer):
     rows = [
         _message(customer, "k1", rendered_text=AWKWARD, cost=Decimal("0.1150"),
                  spec={"a": [1, None, AWKWARD]}, variables={}, due_at=None),
         _message(customer, "k2", rendered_text="", cost=Decimal("0"), spec={}, due_at=AT),
     ]  # fmt: skip
-    rows_insert(Message, rows)
-    ids_read(Message, rows, "workspace_id", "idempotency_key")
+    _insert(rows)
     first, second = (Message.objects.get(pk=row.pk) for row in rows)
     assert first.idempotency_key == "k1" and second.idempotency_key == "k2"
     assert first.rendered_text == AWKWARD and first.spec == {"a": [1, None, AWKWARD]}
@@ -46,8 +51,7 @@ def test_rows_insert_then_ids_read_round_trips_every_column_type(customer):
 
 def test_values_update_writes_the_last_values_of_a_key_given_twice(customer):
     rows = [_message(customer, f"k{i}") for i in range(3)]
-    rows_insert(Message, rows)
-    ids_read(Message, rows, "workspace_id", "idempotency_key")
+    _insert(rows)
     later = AT + timedelta(hours=1)
     values_update(Message, ["status", "sent_at", "error_reason"], [
         (rows[0].pk, ["sending", AT, AWKWARD]),
@@ -66,8 +70,7 @@ def test_values_update_writes_the_last_values_of_a_key_given_twice(customer):
 
 def test_values_insert_skips_conflicts_only_when_asked(customer):
     message = _message(customer, "k1")
-    rows_insert(Message, [message])
-    ids_read(Message, [message], "workspace_id", "idempotency_key")
+    _insert([message])
     fields = ["message", "status", "at", "source", "applied", "detail", "raw", "recorded_at"]
     row = [message.pk, "sent", AT, "dispatch", True, AWKWARD, {"k": AWKWARD}, AT]
     values_insert(MessageStatusChange, fields, [row, [*row[:5], "again", {}, AT]],
