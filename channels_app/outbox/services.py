@@ -261,14 +261,14 @@ def messages_batch(*, run_ids: Iterable[int] = ()) -> Iterator[None]:
 
 
 def messages_write(rows: list[Message]) -> None:
-    """Insert decided rows in one statement, their keys reserved first (inside the caller's
-    transaction); on a key a concurrent replay took first, one by one (that row then keeps the
-    stored message)."""
+    """Insert decided rows in one statement, their keys reserved first under the same
+    transaction's write lock; on a key a concurrent replay took first, one by one (that row
+    then keeps the stored message)."""
     if not rows:
         return
-    ids_reserve(Message, rows)
     try:
         with transaction.atomic():
+            ids_reserve(Message, rows)
             rows_insert(Message, rows, keys=True)
     except IntegrityError:
         for row in rows:

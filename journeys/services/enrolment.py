@@ -93,8 +93,14 @@ def _priors(journey: Journey, customer_ids: set[int]) -> dict[int, list[PriorRun
 def runs_enrol(
     *, version: VersionRow, items: list[Enrolment], now: datetime, views=None
 ) -> EnrolResult:
-    """Create and start runs of ``version`` for ``items`` (inside the caller's transaction),
-    applying the entry rules; each started run is advanced as far as it goes at once."""
+    """Create and start runs of ``version`` for ``items``, applying the entry rules; each
+    started run is advanced as far as it goes at once. One transaction (a savepoint inside the
+    caller's): the runs' keys are reserved under its write lock."""
+    with transaction.atomic():
+        return _runs_enrol(version, items, now, views)
+
+
+def _runs_enrol(version: VersionRow, items: list[Enrolment], now: datetime, views) -> EnrolResult:
     journey, graph = version.journey, graph_of(version.pk, version.graph)
     done = set(
         Run.objects.filter(journey=journey, enrol_key__in=[i.enrol_key for i in items]).values_list(
