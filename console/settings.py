@@ -223,17 +223,19 @@ LIVE_RELAY_KEEP_CONNECTION = env_bool("LIVE_RELAY_KEEP_CONNECTION", True)
 # --- django-q2 ------------------------------------------------------------------------------
 
 Q_TIMEOUT = env_int("Q_TIMEOUT", 120)
-# How long a scheduled sweep keeps working (and waiting for work falling due) before it ends.
-SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "20"))
+# How long a scheduled sweep keeps working (and waiting for work falling due) before it ends:
+# nearly the whole minute between two runs of the schedule, so a timer or a simulated delivery
+# falling due between them waits about a second, not until the next minute.
+SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "55"))
 # The analytics rollup sweep folds almost the whole minute, so live dashboards move within ~1 s
 # (it idles in 1 s sleeps when there is nothing new).
 ROLLUP_SWEEP_SECONDS = float(os.environ.get("ROLLUP_SWEEP_SECONDS", "55"))
 Q_RETRY = env_int("Q_RETRY", 300)
 Q_CLUSTER = {
     "name": os.environ.get("Q_CLUSTER_NAME", "sangam"),
-    # The per-minute sweeps keep a worker each (due runs and outbox for SWEEP_SECONDS, analytics
-    # for ROLLUP_SWEEP_SECONDS); four workers leave room for the event and enrolment tasks.
-    "workers": env_int("Q_WORKERS", 4),
+    # The three per-minute sweeps (due runs, outbox, analytics) keep a worker each for almost
+    # the whole minute; six workers leave three for the event, enrolment and webhook tasks.
+    "workers": env_int("Q_WORKERS", 6),
     "recycle": 500,
     "timeout": Q_TIMEOUT,
     "retry": Q_RETRY,
@@ -289,6 +291,16 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Providers ------------------------------------------------------------------------------
+
+# The address providers call back: webhook URLs handed to Twilio, Meta and Exotel (signatures
+# are computed over the URL as called, so it must match exactly).
+PUBLIC_URL = os.environ.get("SANGAM_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Fernet key that encrypts provider credentials at rest; empty: derived from SECRET_KEY.
+ENCRYPTION_KEY = os.environ.get("SANGAM_ENCRYPTION_KEY", "").strip()
+# How long a claim or an in-flight send is trusted before it is reconciled with the provider.
+DISPATCH_LEASE_S = float(os.environ.get("SANGAM_DISPATCH_LEASE_S", "60"))
 
 # --- API ------------------------------------------------------------------------------------
 

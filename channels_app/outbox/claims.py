@@ -15,6 +15,7 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
@@ -25,7 +26,7 @@ from channels_app.outbox.clock import due_q
 def lease_seconds() -> float:
     """How long a claim or an in-flight send is trusted before reconciling; must exceed the
     provider timeout by a margin, or a slow send could be looked up before it exists."""
-    return float(os.environ.get("SANGAM_DISPATCH_LEASE_S", "60"))
+    return settings.DISPATCH_LEASE_S
 
 
 def worker_name() -> str:

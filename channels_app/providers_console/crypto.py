@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -24,7 +23,7 @@ class CredentialsUnreadable(ValueError):
 
 
 def _key() -> bytes:
-    explicit = os.environ.get("SANGAM_ENCRYPTION_KEY", "").strip()
+    explicit = settings.ENCRYPTION_KEY
     if explicit:
         return explicit.encode()
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"sangam-credentials", info=b"fernet")

@@ -1,16 +1,16 @@
 """The public URLs we hand to providers (status callbacks, IVR actions, Exotel flows).
 
-``SANGAM_PUBLIC_URL`` is the address providers reach us at (e.g. https://sangam.example.in);
+``settings.PUBLIC_URL`` (``SANGAM_PUBLIC_URL``) is the address providers reach us at (e.g. https://sangam.example.in);
 signatures are computed over the URL as the provider called it, so it must match exactly.
 """
 
 from __future__ import annotations
 
-import os
+from django.conf import settings
 
 
 def public_base() -> str:
-    return os.environ.get("SANGAM_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    return settings.PUBLIC_URL.rstrip("/")
 
 
 def webhook_url(kind: str, owner_id: int, endpoint: str = "", base: str | None = None) -> str:

@@ -66,8 +66,8 @@ def test_429_defers_until_retry_after_without_dropping(customer, twilio_standin)
     assert message().status == "sent"
 
 
-def test_a_500_after_creating_is_reconciled_not_resent(customer, twilio_standin, monkeypatch):
-    monkeypatch.setenv("SANGAM_DISPATCH_LEASE_S", "10")
+def test_a_500_after_creating_is_reconciled_not_resent(customer, twilio_standin, settings):
+    settings.DISPATCH_LEASE_S = 10
     twilio_account(customer.workspace, twilio_standin)
     sms_enqueue(customer)
     twilio_standin.fail_next(kind="create_then_500")
@@ -79,10 +79,8 @@ def test_a_500_after_creating_is_reconciled_not_resent(customer, twilio_standin,
     assert row.status == "sent" and row.provider_id in twilio_standin.messages
 
 
-def test_a_500_before_creating_is_resent_once_after_reconciling(
-    customer, twilio_standin, monkeypatch
-):
-    monkeypatch.setenv("SANGAM_DISPATCH_LEASE_S", "10")
+def test_a_500_before_creating_is_resent_once_after_reconciling(customer, twilio_standin, settings):
+    settings.DISPATCH_LEASE_S = 10
     twilio_account(customer.workspace, twilio_standin)
     sms_enqueue(customer)
     twilio_standin.fail_next(kind="server_error")
@@ -95,9 +93,9 @@ def test_a_500_before_creating_is_resent_once_after_reconciling(
 
 
 def test_a_timeout_is_an_unknown_outcome_reconciled_before_any_resend(
-    customer, twilio_standin, monkeypatch
+    customer, twilio_standin, monkeypatch, settings
 ):
-    monkeypatch.setenv("SANGAM_DISPATCH_LEASE_S", "10")
+    settings.DISPATCH_LEASE_S = 10
     from channels_app.providers_console import services
 
     real = services.adapter_for

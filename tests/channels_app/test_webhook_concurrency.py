@@ -16,10 +16,10 @@ from tests.standins.fixtures import twilio_standin  # noqa: F401
 
 
 @pytest.fixture
-def sent(transactional_db, workspace, twilio_standin, daphne_server, monkeypatch):
+def sent(transactional_db, workspace, twilio_standin, daphne_server, settings):
     from channels_app.tmpl.demo import demo_templates_seed
 
-    monkeypatch.setenv("SANGAM_PUBLIC_URL", daphne_server)
+    settings.PUBLIC_URL = daphne_server
     demo_templates_seed(workspace)
     twilio_account(workspace, twilio_standin)
     sms_enqueue(customer_make(workspace), at=timezone.now() - timedelta(seconds=1))
