@@ -131,6 +131,23 @@ def test_the_job_reads_in_chunks_and_keeps_watermarks(workspace):
     assert cell(workspace, "run.enrolled", "treatment") == 7
 
 
+def test_the_default_chunk_is_larger_on_postgresql_than_on_sqlite(workspace, monkeypatch):
+    """SQLite's chunk holds the one write lock the engine waits for; PostgreSQL's does not."""
+    from django.db import connection
+
+    from analytics import rollups
+
+    monkeypatch.setattr(rollups, "CHUNK_SQLITE", 2)
+    monkeypatch.setattr(rollups, "CHUNK_POSTGRESQL", 4)
+    journey = journey_make(workspace)
+    for n in range(7):
+        run_make(journey, customer_make(workspace, n), hours=n)
+    read = rollups_update(max_chunks=1)  # runs are the only source with rows
+    assert read == (4 if connection.vendor == "postgresql" else 2)
+    rollups_update()
+    assert cell(workspace, "run.enrolled", "treatment") == 7
+
+
 def test_rollups_of_another_workspace_are_untouched_by_a_rebuild(workspace, other_workspace):
     for ws in (workspace, other_workspace):
         run_make(journey_make(ws), customer_make(ws, 1 if ws == workspace else 2))
