@@ -25,6 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "test-pass-2026"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sync_thread_connections_closed(django_db_setup):
+    """Consumers under test reach the database through asgiref's one sync thread, whose
+    connection would otherwise outlive the session and keep the test database from being
+    dropped ("being accessed by other users"); close it before the database is torn down."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
