@@ -1,7 +1,8 @@
 """The public URLs we hand to providers (status callbacks, IVR actions, Exotel flows).
 
-``settings.PUBLIC_URL`` (``SANGAM_PUBLIC_URL``) is the address providers reach us at (e.g. https://sangam.example.in);
-signatures are computed over the URL as the provider called it, so it must match exactly.
+``settings.PUBLIC_URL`` (``SANGAM_PUBLIC_URL``) is the address providers reach us at (e.g.
+https://sangam.example.in); signatures are computed over the URL as the provider called it, so it
+must match exactly.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Enrolment called outside any transaction (a script, a shell, the timer benchmark): it holds its
-own, so the keys it reserves for runs and messages are safe on SQLite's one write lock too."""
+"""Enrolment and the outbox's batch insert called outside any transaction (a script, a shell, the
+timer benchmark): each holds its own, so the keys it reserves are safe on SQLite's one write lock
+too."""
 
 import pytest
 from django.db import connection
@@ -36,3 +37,33 @@ def test_runs_enrol_in_autocommit_reserves_keys_in_its_own_transaction(
     assert sorted(sent.values_list("run_id", flat=True)) == sorted(treated)
     again = runs_enrol(version=version, items=items, now=clock.now)
     assert again.runs == [] and Run.objects.filter(journey=journey).count() == 4
+
+
+def test_the_outbox_batch_insert_in_autocommit_reserves_keys_in_its_own_transaction(
+    templates, make_customer, clock
+):
+    from channels_app.outbox.services import message_draft, messages_write
+    from tests.channels_app.outbox_fixtures import ORDER
+
+    customer = make_customer()
+    rows = [
+        message_draft(
+            workspace=templates,
+            customer=customer,
+            channel="sms",
+            template_key="order_confirmation_sms",
+            purpose="transactional",
+            variables=ORDER,
+            idempotency_key=f"auto-{n}",
+            at=clock.now,
+        )  # fmt: skip
+        for n in range(2)
+    ]
+    assert not connection.in_atomic_block
+    messages_write(rows)
+    stored = dict(
+        Message.objects.filter(idempotency_key__startswith="auto-").values_list(
+            "idempotency_key", "pk"
+        )
+    )
+    assert stored == {row.idempotency_key: row.pk for row in rows} and len(stored) == 2
