@@ -74,9 +74,9 @@ def twilio_account(workspace, standin, channels=("sms", "whatsapp", "voice"), **
     return account
 
 
-def sms_enqueue(customer, key="run:1:node:send1:1", at=None, **kw):
-    from channels_app.outbox.services import message_enqueue
-
+def sms_send_args(customer, key="run:1:node:send1:1", at=None, **kw) -> dict:
+    """The arguments of one order-confirmation SMS send (``message_enqueue``, ``message_draft``,
+    an item of ``messages_enqueue_bulk``); ``kw`` overrides any of them."""
     args = dict(
         workspace=customer.workspace,
         customer=customer,
@@ -90,4 +90,10 @@ def sms_enqueue(customer, key="run:1:node:send1:1", at=None, **kw):
         at=at or NOON,
     )
     args.update(kw)
-    return message_enqueue(**args)
+    return args
+
+
+def sms_enqueue(customer, key="run:1:node:send1:1", at=None, **kw):
+    from channels_app.outbox.services import message_enqueue
+
+    return message_enqueue(**sms_send_args(customer, key, at, **kw))

@@ -12,26 +12,19 @@ from channels_app.outbox.services import (
     messages_enqueue_bulk,
 )
 from console.models import Event
-from tests.channels_app.outbox_fixtures import NOON, ORDER, customer, seeded  # noqa: F401
+from tests.channels_app.outbox_fixtures import (  # noqa: F401
+    NOON,
+    ORDER,
+    customer,
+    seeded,
+    sms_send_args,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def enqueue(customer, **kw):
-    args = dict(
-        workspace=customer.workspace,
-        customer=customer,
-        channel="sms",
-        template_key="order_confirmation_sms",
-        purpose="transactional",
-        variables=ORDER,
-        idempotency_key="run:1:node:send1:1",
-        run_id=1,
-        node_id="send1",
-        at=NOON,
-    )
-    args.update(kw)
-    return message_enqueue(**args)
+    return message_enqueue(**sms_send_args(customer, **kw))
 
 
 def test_enqueue_renders_decides_and_writes_one_queued_message(customer):
@@ -86,19 +79,7 @@ def test_best_channel_picks_a_sibling_template_of_the_family(customer):
 
 
 def test_bulk_enqueue_gives_one_result_per_item(customer):
-    items = [
-        dict(
-            workspace=customer.workspace,
-            customer=customer,
-            channel="sms",
-            template_key="order_confirmation_sms",
-            purpose="transactional",
-            variables=ORDER,
-            idempotency_key=f"k{i}",
-            at=NOON,
-        )
-        for i in range(3)
-    ]
+    items = [sms_send_args(customer, f"k{i}", run_id=None, node_id="") for i in range(3)]
     results = messages_enqueue_bulk(items)
     assert [r.status for r in results] == ["queued"] * 3
 

@@ -43,22 +43,10 @@ def test_the_outbox_batch_insert_in_autocommit_reserves_keys_in_its_own_transact
     templates, make_customer, clock
 ):
     from channels_app.outbox.services import message_draft, messages_write
-    from tests.channels_app.outbox_fixtures import ORDER
+    from tests.channels_app.outbox_fixtures import sms_send_args
 
     customer = make_customer()
-    rows = [
-        message_draft(
-            workspace=templates,
-            customer=customer,
-            channel="sms",
-            template_key="order_confirmation_sms",
-            purpose="transactional",
-            variables=ORDER,
-            idempotency_key=f"auto-{n}",
-            at=clock.now,
-        )  # fmt: skip
-        for n in range(2)
-    ]
+    rows = [message_draft(**sms_send_args(customer, f"auto-{n}", clock.now)) for n in range(2)]
     assert not connection.in_atomic_block
     messages_write(rows)
     stored = dict(
