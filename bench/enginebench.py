@@ -354,6 +354,8 @@ def drive(workspace_id: int, workers: int, procs, jump_past: timedelta) -> list[
     analyzed = time.monotonic()
     while True:
         time.sleep(0.1)
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a worker process ended early; see its output")
         if time.monotonic() - analyzed > ANALYZE_EVERY_S:
             statistics_refresh()
             analyzed = time.monotonic()

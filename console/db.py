@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -171,16 +173,42 @@ def ids_reserve(model, objs: list) -> None:
         else:
             if not connection.in_atomic_block:
                 raise RuntimeError("ids_reserve needs the caller's write transaction on SQLite")
-            quote = connection.ops.quote_name
-            cursor.execute(
-                f"SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
-                f"COALESCE((SELECT max({quote(column)}) FROM {quote(table)}), 0))",
-                [table],
-            )
-            start = cursor.fetchone()[0]
-            ids = range(start + 1, start + len(objs) + 1)
+            start = sqlite_next_id(model)
+            ids = range(start, start + len(objs))
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
+
+
+class WriteOutsideLock(RuntimeError):
+    """A write attempted where only reads may run (``reads_only``)."""
+
+
+@contextmanager
+def reads_only() -> Iterator[None]:
+    """Refuse any statement but a read inside the block: work prepared outside the write lock
+    must not write (in autocommit each write would commit on its own, outside the batch)."""
+
+    def guard(execute, sql, params, many, context):
+        if not sql.lstrip()[:6].upper().startswith(("SELECT", "WITH")):
+            raise WriteOutsideLock(f"a write where only reads may run: {sql[:120]}")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(guard):
+        yield
+
+
+def sqlite_next_id(model) -> int:
+    """SQLite: the first key ``ids_reserve`` would hand out now. Read outside the write lock it
+    is a guess, which the writer checks again under the lock before using keys built on it."""
+    table, column = model._meta.db_table, model._meta.pk.column
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+            f"COALESCE((SELECT max({quote(column)}) FROM {quote(table)}), 0))",
+            [table],
+        )
+        return cursor.fetchone()[0] + 1
 
 
 def _insert_verb(ignore_conflicts: bool) -> str:

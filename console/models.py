@@ -207,3 +207,16 @@ class LiveNotice(models.Model):
 
     def __str__(self) -> str:
         return self.group
+
+
+class WorkLease(models.Model):
+    """Who prepares a piece of shared work right now (SQLite, where a batch is prepared outside
+    the one write lock): a worker takes the lease, prepares with reads only, and gives it back
+    in the transaction that writes the batch. A killed worker's lease runs out at ``until``."""
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=100, blank=True, default="")
+    until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.holder or 'free'})"

@@ -241,10 +241,12 @@ _deferred: ContextVar[_Deferred | None] = ContextVar("messages_batch", default=N
 
 
 @contextmanager
-def messages_batch(*, run_ids: Iterable[int] = ()) -> Iterator[None]:
+def messages_batch(*, run_ids: Iterable[int] = (), write: bool = True) -> Iterator[list[Message]]:
     """Inside the block ``message_enqueue`` decides at once but writes its rows when the block
     ends, in one INSERT (use inside the caller's transaction). ``run_ids``: the runs of the
-    batch, whose stored keys are read in one query instead of one per send."""
+    batch, whose stored keys are read in one query instead of one per send. With ``write``
+    False the rows are not written: the list the block yields holds them when it ends, for the
+    caller's ``messages_write``."""
     ids = set(run_ids)
     stored = set(
         Message.objects.filter(run_id__in=ids).values_list("idempotency_key", flat=True)
@@ -253,11 +255,14 @@ def messages_batch(*, run_ids: Iterable[int] = ()) -> Iterator[None]:
     )
     scope = _Deferred(ids, stored)
     token = _deferred.set(scope)
+    decided: list[Message] = []
     try:
-        yield
+        yield decided
     finally:
         _deferred.reset(token)
-    messages_write(list(scope.rows.values()))
+    decided.extend(scope.rows.values())
+    if write:
+        messages_write(decided)
 
 
 def messages_write(rows: list[Message]) -> None:

@@ -65,15 +65,18 @@ def policy_config_of(row: SendPolicy) -> PolicyConfig:
 
 
 def policy_get(*, workspace: Workspace) -> PolicyConfig:
-    """The workspace's send policy (defaults on first read); read once per batch inside
-    ``inputs.batch_inputs``."""
+    """The workspace's send policy (the defaults while no row is stored: reading writes
+    nothing, so a batch prepared outside the write lock may read it); read once per batch
+    inside ``inputs.batch_inputs``."""
     memo = inputs.batch_memo()
-    if memo is None:
-        return policy_config_of(policy_row(workspace=workspace))
     key = ("policy", workspace.pk)
-    if key not in memo:
-        memo[key] = policy_config_of(policy_row(workspace=workspace))
-    return memo[key]
+    if memo is not None and key in memo:
+        return memo[key]
+    row = SendPolicy.objects.filter(workspace=workspace).first()
+    config = policy_config_of(row or SendPolicy(workspace=workspace))
+    if memo is not None:
+        memo[key] = config
+    return config
 
 
 def _customer_tz(customer: Customer) -> str:

@@ -19,12 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
-from channels_app.outbox.services import messages_batch
+from channels_app.outbox.services import messages_batch, messages_write
 from channels_app.policies.inputs import batch_inputs
-from console.db import ids_reserve, rows_insert, values_insert
+from console.db import (
+    WriteOutsideLock,
+    ids_reserve,
+    reads_only,
+    rows_insert,
+    sqlite_next_id,
+    values_insert,
+)
 from console.models import Customer, Event, Workspace
 from journeys.clock import Speed, clock_speed, real_now
 from journeys.engine import (
@@ -44,11 +51,14 @@ from journeys.services.stepping import (
     Given,
     InputRow,
     Work,
+    batch_prepare,
+    batch_write,
     customer_views,
     graph_of,
     inputs_queue,
     run_sync,
     runs_advance_due,
+    runs_claim_open,
     suppressors_for,
     work_advance,
     works_persist,
@@ -101,6 +111,15 @@ def runs_enrol(
 
 
 def _runs_enrol(version: VersionRow, items: list[Enrolment], now: datetime, views) -> EnrolResult:
+    rows, accepted, refused = _accept(version, items, now)
+    works = _start(version, rows, accepted, now, views)
+    works_persist(works)
+    return EnrolResult([work.run for work in works], refused)
+
+
+def _accept(version: VersionRow, items: list[Enrolment], now: datetime):
+    """The items the entry rules let in, as unsaved run rows (with the items), and the refused
+    ones with their reasons. Reads only."""
     journey, graph = version.journey, graph_of(version.pk, version.graph)
     done = set(
         Run.objects.filter(journey=journey, enrol_key__in=[i.enrol_key for i in items]).values_list(
@@ -123,9 +142,56 @@ def _runs_enrol(version: VersionRow, items: list[Enrolment], now: datetime, view
         priors[item.customer.pk].append(PriorRun("active", correlation, now))
         rows.append(_run_row(journey, version, graph, item, correlation, now))
         accepted.append(item)
-    works = _start(version, graph, rows, accepted, now, views)
-    works_persist(works)
-    return EnrolResult([work.run for work in works], refused)
+    return rows, accepted, refused
+
+
+@dataclass
+class EnrolPlan:
+    """Enrolment prepared outside the write lock (SQLite): the new runs with the keys they
+    would get, their first advances and the messages those decided, not yet written."""
+
+    rows: list[Run]
+    works: list[Work]
+    messages: list
+    refused: list[tuple[Enrolment, str]]
+    first_id: int
+
+
+def runs_enrol_plan(
+    *, version: VersionRow, items: list[Enrolment], now: datetime, views=None
+) -> EnrolPlan:
+    """What ``runs_enrol`` would do, computed with reads only and no transaction, so that on
+    SQLite a second worker can hold the one write lock meanwhile. The runs' keys are guessed
+    (the next free ones now); ``enrol_plan_write`` checks the guess under the lock."""
+    with reads_only():
+        rows, accepted, refused = _accept(version, items, now)
+        first_id = sqlite_next_id(Run)
+        for offset, row in enumerate(rows):
+            row.pk = first_id + offset
+        graph = graph_of(version.pk, version.graph)
+        views = views or customer_views([item.customer for item in accepted], real_now())
+        pairs = [
+            _first(version, graph, run, item, now, views)
+            for run, item in zip(rows, accepted, strict=True)
+        ]
+        messages = _first_effects(pairs, write=False)
+    return EnrolPlan(rows, [work for work, _ in pairs], messages, refused, first_id)
+
+
+def enrol_plan_write(plan: EnrolPlan) -> EnrolResult | None:
+    """Write a plan inside the caller's write transaction; None, with nothing written that the
+    caller must keep, when its guesses no longer hold (another writer took the keys or one of
+    the enrol keys): the caller rolls back and enrols the usual way."""
+    if plan.rows and sqlite_next_id(Run) != plan.first_id:
+        return None
+    try:
+        with transaction.atomic():
+            rows_insert(Run, plan.rows, keys=True)
+    except IntegrityError:
+        return None
+    messages_write(plan.messages)
+    works_persist(plan.works)
+    return EnrolResult([work.run for work in plan.works], plan.refused)
 
 
 def _run_row(journey, version, graph, item: Enrolment, correlation, now) -> Run:
@@ -160,13 +226,14 @@ def _runs_insert(rows: list[Run]) -> list[Run | None]:
         return created
 
 
-def _start(version, graph, rows: list[Run], accepted, now, views) -> list[Work]:
+def _start(version, rows: list[Run], accepted, now, views) -> list[Work]:
     """Start new runs: each run's first advance is taken before its row is written, so the row
     is inserted in the state it reached (no second write) and the effects (sends) are applied
     only for the rows that landed. A run whose effects answer at once (a send blocked or
     deferred) moves on, and only that run's row is written again by ``works_persist``."""
     if not rows:
         return []
+    graph = graph_of(version.pk, version.graph)
     ids_reserve(Run, rows)
     views = views or customer_views([item.customer for item in accepted], real_now())
     firsts = [
@@ -175,13 +242,20 @@ def _start(version, graph, rows: list[Run], accepted, now, views) -> list[Work]:
     ]
     created = _runs_insert(rows)
     pairs = [pair for pair, run in zip(firsts, created, strict=True) if run is not None]
+    _first_effects(pairs)
+    return [work for work, _ in pairs]
+
+
+def _first_effects(pairs: list[tuple[Work, Advance]], write: bool = True) -> list:
+    """Apply the first advances' effects (sends decided in one batch); returns the messages
+    they decided (written already unless ``write`` is False)."""
     if not pairs:
         return []
     suppressors = suppressors_for([work.run.customer_id for work, _ in pairs])
     run_ids = [work.run.pk for work, _ in pairs]
     with (
         batch_inputs(work.run.customer for work, _ in pairs),
-        messages_batch(run_ids=run_ids),
+        messages_batch(run_ids=run_ids, write=write) as decided,
     ):
         for work, advance in pairs:
             run = work.run
@@ -192,7 +266,7 @@ def _start(version, graph, rows: list[Run], accepted, now, views) -> list[Work]:
             )
             work_advance(work, advance)
             work.written = work.state is advance.state
-    return [work for work, _ in pairs]
+    return decided
 
 
 def _first(version, graph, run: Run, item: Enrolment, now, views) -> tuple[Work, Advance]:
@@ -263,6 +337,11 @@ def events_process(*, event_ids: list[int]) -> int:
     workspaces = Workspace.objects.in_bulk(list(by_workspace))
     advanced = 0
     for workspace_id, batch in by_workspace.items():
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
+            done = _events_prepared(workspaces[workspace_id], batch)
+            if done is not None:
+                advanced += done
+                continue
         with transaction.atomic():
             moving = _events_for_workspace(workspaces[workspace_id], batch)
             ids = sorted(moving)
@@ -283,6 +362,14 @@ def _events_for_workspace(workspace: Workspace, events: list[EventRow]) -> Given
     now = speed.at(real_now())
     inputs = {e.pk: _event_input(e, speed, now) for e in events}
     _enrol_events(workspace, events, inputs, now)
+    moving, queued, _ = _inputs_sorted(workspace, events, inputs)
+    values_insert(RunInput, list(InputRow._fields), queued, ignore_conflicts=True)
+    return moving
+
+
+def _inputs_sorted(workspace, events: list[EventRow], inputs):
+    """The events' inputs: those that move their runs now (by run), those queued for the
+    runs' own wake-ups, and the (status, waited key) of the runs that own channel outcomes."""
     rows, waits = _inputs_for_events(workspace, events, inputs)
     moving: Given = defaultdict(list)
     queued = []
@@ -291,8 +378,46 @@ def _events_for_workspace(workspace: Workspace, events: list[EventRow]) -> Given
             moving[row.run_id].append(row)
         else:
             queued.append(row)
-    values_insert(RunInput, list(InputRow._fields), queued, ignore_conflicts=True)
-    return moving
+    return moving, queued, waits
+
+
+def _events_prepared(workspace: Workspace, events: list[EventRow]) -> int | None:
+    """SQLite: route a batch of events and advance the runs they move with reads only, then
+    write it all in one short transaction, so that another worker may hold the write lock
+    meanwhile. None (nothing written) where the usual path must run inside the lock: a live
+    journey starts from events (enrolment), more runs move than one batch holds, preparing
+    failed, or a run moved meanwhile."""
+    try:
+        with reads_only():
+            if _event_trigger_versions(workspace):
+                return None
+            speed = clock_speed(workspace)
+            now = speed.at(real_now())
+            inputs = {e.pk: _event_input(e, speed, now) for e in events}
+            moving, queued, waits = _inputs_sorted(workspace, events, inputs)
+            if len(moving) > BATCH_SIZE:
+                return None
+            runs = runs_claim_open(sorted(moving))
+            prepared = batch_prepare(runs, moving) if runs else None
+    except WriteOutsideLock:
+        raise
+    except Exception:  # the usual path meets it again and keeps the inputs queued
+        log.exception("preparing runs for events %s failed", [e.pk for e in events][:20])
+        return None
+    claimed = {run.pk for run in runs}
+    with transaction.atomic():
+        if _waits(waits) != waits or (prepared and not batch_write(prepared)):
+            transaction.set_rollback(True)
+            return None
+        values_insert(RunInput, list(InputRow._fields), queued, ignore_conflicts=True)
+        inputs_queue({pk: rows for pk, rows in moving.items() if pk not in claimed})
+    return len(runs)
+
+
+def _waits(waits: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str]]:
+    """(status, waited message key) of these runs as stored now."""
+    rows = Run.objects.filter(id__in=list(waits)).values_list("id", "status", "message_key")
+    return {pk: (status, key) for pk, status, key in rows}
 
 
 def _wakes(row: InputRow, waits: dict[int, tuple[str, str]]) -> bool:
@@ -313,13 +438,18 @@ def _event_input(event: EventRow, speed: Speed, now: datetime) -> EventInput:
 EVENT_TRIGGERS = ("trigger.event", "trigger.inbound", "trigger.date")
 
 
-def _enrol_events(workspace, events: list[EventRow], inputs, now) -> None:
-    """Enrol the events' customers in the live versions their trigger matches (customers and
-    their consent are read only when some live version starts from an event)."""
+def _event_trigger_versions(workspace) -> list[tuple[VersionRow, JourneyVersion]]:
+    """The live versions (with their graphs) whose trigger is an event."""
     graphs = [
         (version, graph_of(version.pk, version.graph)) for version in live_versions(workspace)
     ]
-    graphs = [(v, g) for v, g in graphs if (node := g.entry_node()) and node.kind in EVENT_TRIGGERS]
+    return [(v, g) for v, g in graphs if (node := g.entry_node()) and node.kind in EVENT_TRIGGERS]
+
+
+def _enrol_events(workspace, events: list[EventRow], inputs, now) -> None:
+    """Enrol the events' customers in the live versions their trigger matches (customers and
+    their consent are read only when some live version starts from an event)."""
+    graphs = _event_trigger_versions(workspace)
     if not graphs:
         return
     customers = Customer.objects.in_bulk({event.customer_id for event in events})
