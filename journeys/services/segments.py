@@ -88,7 +88,8 @@ def _step_prepared(job_id: int, chunk: int) -> bool:
     checks the lease was still held and the cursor did not move. When the preparation no
     longer fits (the runs' keys were taken meanwhile, a customer was erased), that transaction
     is rolled back and the chunk is enrolled inside the lock as on PostgreSQL. A worker killed
-    while preparing wrote nothing; its lease runs out after LEASE_S."""
+    while preparing wrote nothing; its lease is free once its process is gone (at the latest
+    after LEASE_S)."""
     lease = f"enrolment:{job_id}"
     if not lease_take(lease, now=real_now(), seconds=LEASE_S):
         return False

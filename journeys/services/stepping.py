@@ -8,6 +8,12 @@ attempt) and messages on their idempotency key, so a replay writes nothing twice
 Claiming: ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers share the due runs; on
 SQLite the batch transaction is IMMEDIATE (one writer), so reading the runs inside it claims them.
 Either way a claim lives exactly as long as its transaction: nothing is written to mark it.
+
+SQLite's sweep, called outside a transaction, prepares its batch before taking the write lock
+(``_advance_due_prepared``): the runs are read and advanced with reads only, and the transaction
+that writes them first checks that each still holds what was read (``batch_write``), so that
+another worker can write while this one computes. The sweep's lease keeps two workers from
+preparing the same batch; a batch that no longer fits is done again inside the lock.
 """
 
 from __future__ import annotations
@@ -156,11 +162,15 @@ def _speeds() -> dict[int, Speed]:
 
 
 def _due_q(speeds: dict[int, Speed], real: datetime) -> Q:
-    """Runs due by their own workspace's journey time."""
+    """Runs due by their own workspace's journey time. The latest of those times bounds them
+    all, so the database can answer with a range of the due index: for the OR alone SQLite
+    walked the workspace's every run (40 ms per claim at 100,000 waiting runs, when nothing
+    was due); with the bound it reads only the runs due by then."""
     q = Q(due_at__lte=real) & ~Q(workspace_id__in=list(speeds))
     for workspace_id, speed in speeds.items():
         q |= Q(workspace_id=workspace_id, due_at__lte=speed.at(real))
-    return q
+    latest = max([real, *(speed.at(real) for speed in speeds.values())])
+    return Q(due_at__lte=latest) & q
 
 
 class ClaimedRun:
