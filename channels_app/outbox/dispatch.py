@@ -50,6 +50,7 @@ from channels_app.outbox.sending import (
 )
 from channels_app.policies.inputs import batch_inputs
 from channels_app.policies.selectors import send_decide
+from channels_app.policy import Decision
 from channels_app.providers.base import (
     AuthFailed,
     PermanentError,
@@ -64,6 +65,7 @@ from channels_app.providers_console.services import (
     breaker_success,
     route_resolve,
 )
+from console.db import WriteOutsideLock, reads_only
 from console.models import Workspace
 
 log = logging.getLogger("sangam.dispatch")
@@ -149,11 +151,14 @@ def _rate_exceeded(
     return False
 
 
-def _recheck(message: Message, now: datetime, nows: dict[int, datetime] | None = None) -> bool:
-    """The send-time policy re-check; False when the message may not go now (recorded).
-    ``nows``: the accelerated workspaces' clocks, read once per batch."""
+def _recheck_decision(
+    message: Message, now: datetime, nows: dict[int, datetime] | None = None
+) -> Decision | None:
+    """The send-time policy re-check: None when the message may go now, else the decision
+    that holds it (reads only). ``nows``: the accelerated workspaces' clocks, read once per
+    batch."""
     if message.decision_reason == "keyword_confirmation":
-        return True  # the reply to STOP/START the customer just sent is always allowed
+        return None  # the reply to STOP/START the customer just sent is always allowed
     decision = send_decide(
         customer=message.customer,
         channel=message.channel,
@@ -164,12 +169,15 @@ def _recheck(message: Message, now: datetime, nows: dict[int, datetime] | None =
         at=(nows if nows is not None else workspace_nows()).get(message.workspace_id, now),
         message_id=message.pk,
     )
-    if decision.action == "send":
-        return True
+    return None if decision.action == "send" else decision
+
+
+def _recheck_apply(message: Message, decision: Decision, now: datetime) -> None:
+    """Record a re-check that holds the message: deferred to its time, or blocked."""
     fields = Message.decision_fields(decision)
     if decision.action == "defer":
         claim_release(message.pk, status="deferred", due_at=decision.until, **fields)
-        return False
+        return
     Message.objects.filter(pk=message.pk).update(**fields)
     message_outcome_record(
         message=message,
@@ -181,7 +189,6 @@ def _recheck(message: Message, now: datetime, nows: dict[int, datetime] | None =
         properties={"reason": decision.reason, "detail": decision.detail},
     )
     claim_release(message.pk)
-    return False
 
 
 def messages_send(
@@ -227,47 +234,112 @@ def _prepare_batch(
 ) -> list[tuple[Message, ProviderAccount | None]]:
     """Lock, re-check and commit "sending" for a claimed batch (or, given no ids, for up to
     ``limit`` due messages claimed here), in one transaction; returns the messages that go now
-    with their accounts."""
+    with their accounts. On SQLite, outside a transaction, the re-checks are made before the
+    write lock is taken (``_prepare_outside``)."""
+    if message_ids is not None and connection.vendor == "sqlite":
+        if not connection.in_atomic_block:
+            ready = _prepare_outside(message_ids, worker, now)
+            if ready is not None:
+                return ready
     with transaction.atomic():
-        if message_ids is None:
-            messages = list(messages_due_locked(limit=limit, now=now).select_related("customer"))
+        messages = _batch_messages(message_ids, worker, now, limit)
+        return _batch_apply(_batch_decide(messages, now), now, worker)
+
+
+def _prepare_outside(
+    message_ids: list[int], worker: str, now: datetime
+) -> list[tuple[Message, ProviderAccount | None]] | None:
+    """SQLite: read the claimed batch and decide each message with reads only, then record the
+    decisions in one short transaction that first checks every message is still pending and
+    claimed by this worker, so that another worker can write meanwhile. None (nothing written)
+    when one changed, or when deciding needs a write (a workspace's first use creates its
+    simulator settings): the caller then does it all inside the lock."""
+    try:
+        with reads_only():
+            messages = _batch_messages(message_ids, worker, now, 0)
+            actions = _batch_decide(messages, now)
+    except WriteOutsideLock:
+        return None
+    with transaction.atomic():
+        stored = dict(
+            Message.objects.filter(pk__in=[m.pk for m in messages], claimed_by=worker)
+            .values_list("id", "status")
+        )  # fmt: skip
+        if any(stored.get(m.pk) != m.status for m in messages):
+            transaction.set_rollback(True)
+            return None
+        return _batch_apply(actions, now, worker)
+
+
+def _batch_messages(
+    message_ids: list[int] | None, worker: str, now: datetime, limit: int
+) -> list[Message]:
+    """The batch's messages with their customers and workspaces (one object per workspace);
+    given no ids, up to ``limit`` due ones claimed by the caller's transaction."""
+    if message_ids is None:
+        messages = list(messages_due_locked(limit=limit, now=now).select_related("customer"))
+    else:
+        rows = (
+            Message.objects.select_related("customer")
+            .filter(pk__in=message_ids, claimed_by=worker, status__in=PENDING_STATUSES)
+            .order_by("id")
+        )
+        if connection.vendor == "postgresql":
+            rows = rows.select_for_update(of=("self",), no_key=True)
+        messages = list(rows)
+    workspaces = Workspace.objects.in_bulk({m.workspace_id for m in messages})
+    for message in messages:  # one object per workspace, not two per message
+        message.workspace = workspaces[message.workspace_id]
+        if message.customer.workspace_id in workspaces:
+            message.customer.workspace = workspaces[message.customer.workspace_id]
+        message.claimed_by = worker  # claimed (released again if not sent)
+    return messages
+
+
+def _batch_decide(messages: list[Message], now: datetime) -> list[tuple[Message, str, object]]:
+    """What becomes of each message of the batch (reads only): ("ready", its account), held
+    by the re-check (the decision's action, the decision), its account's breaker open
+    ("breaker", the account) or its rate limit reached ("rate", None)."""
+    routes: dict[tuple[int, str], ProviderAccount | None] = {}
+    rate_taken: dict[int, int] = {}
+    actions: list[tuple[Message, str, object]] = []
+    nows = workspace_nows()  # quiet hours and caps in journey time
+    with batch_inputs(m.customer for m in messages):
+        for message in messages:
+            decision = _recheck_decision(message, now, nows)
+            if decision is not None:
+                actions.append((message, decision.action, decision))
+                continue
+            route_key = (message.workspace_id, message.channel)
+            if route_key not in routes:
+                routes[route_key] = route_resolve(
+                    workspace=message.workspace, channel=message.channel
+                )
+            account = routes[route_key]
+            if not breaker_allows(account, now):
+                actions.append((message, "breaker", account))
+            elif _rate_exceeded(account, now, rate_taken):
+                actions.append((message, "rate", None))
+            else:
+                actions.append((message, "ready", account))
+    return actions
+
+
+def _batch_apply(
+    actions: list[tuple[Message, str, object]], now: datetime, worker: str
+) -> list[tuple[Message, ProviderAccount | None]]:
+    """Record the batch's decisions (inside its transaction); returns the messages that go."""
+    ready: list[tuple[Message, ProviderAccount | None]] = []
+    for message, kind, detail in actions:
+        if kind == "ready":
+            ready.append((message, detail))
+        elif kind == "breaker":
+            claim_release(message.pk, due_at=detail.retry_at)
+        elif kind == "rate":
+            claim_release(message.pk, due_at=now + timedelta(seconds=1))
         else:
-            rows = (
-                Message.objects.select_related("customer")
-                .filter(pk__in=message_ids, claimed_by=worker, status__in=PENDING_STATUSES)
-                .order_by("id")
-            )
-            if connection.vendor == "postgresql":
-                rows = rows.select_for_update(of=("self",), no_key=True)
-            messages = list(rows)
-        workspaces = Workspace.objects.in_bulk({m.workspace_id for m in messages})
-        for message in messages:  # one object per workspace, not two per message
-            message.workspace = workspaces[message.workspace_id]
-            if message.customer.workspace_id in workspaces:
-                message.customer.workspace = workspaces[message.customer.workspace_id]
-        routes: dict[tuple[int, str], ProviderAccount | None] = {}
-        rate_taken: dict[int, int] = {}
-        ready: list[tuple[Message, ProviderAccount | None]] = []
-        for message in messages:  # claimed by this transaction (released again if not sent)
-            message.claimed_by = worker
-        nows = workspace_nows()  # quiet hours and caps in journey time
-        with batch_inputs(m.customer for m in messages):
-            for message in messages:
-                if not _recheck(message, now, nows):
-                    continue
-                route_key = (message.workspace_id, message.channel)
-                if route_key not in routes:
-                    routes[route_key] = route_resolve(
-                        workspace=message.workspace, channel=message.channel
-                    )
-                account = routes[route_key]
-                if not breaker_allows(account, now):
-                    claim_release(message.pk, due_at=account.retry_at)
-                elif _rate_exceeded(account, now, rate_taken):
-                    claim_release(message.pk, due_at=now + timedelta(seconds=1))
-                else:
-                    ready.append((message, account))
-        _mark_sending(ready, now, worker)
+            _recheck_apply(message, detail, now)
+    _mark_sending(ready, now, worker)
     return ready
 
 
