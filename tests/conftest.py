@@ -153,6 +153,30 @@ def run_async(coro):
     return result.get("value")
 
 
+def elsewhere(fn, *args, **kwargs):
+    """Run ``fn`` on another thread with its own database connection (another worker writing
+    while the test's own code is between two steps); returns its result."""
+    import threading
+
+    result: dict = {}
+
+    def target():
+        try:
+            result["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the test thread
+            result["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), "the other connection's work did not finish"
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -5,7 +5,6 @@ checks every message is still pending and claimed by this worker. On PostgreSQL 
 decided inside its transaction (the rows locked), so there the same calls must give the same
 stored result."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -24,6 +23,7 @@ from tests.channels_app.outbox_fixtures import (  # noqa: F401
     sms_enqueue,
     twilio_account,
 )
+from tests.conftest import elsewhere
 from tests.standins.fixtures import twilio_standin  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,22 +53,6 @@ def decided(monkeypatch):
     monkeypatch.setattr(dispatch, "_batch_decide", decide_spy)
     monkeypatch.setattr(dispatch, "_prepare_outside", outside_spy)
     return calls
-
-
-def elsewhere(fn):
-    """Run ``fn`` on another thread, with its own database connection."""
-    done = []
-
-    def work():
-        try:
-            done.append(fn() or True)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join(30)
-    assert done, "the other connection's work failed"
 
 
 def test_a_batch_decided_outside_the_lock_sends_each_message_once_and_blocks_what_it_must(

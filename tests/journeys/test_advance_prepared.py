@@ -4,8 +4,6 @@ every run still holds what the batch read. When something moved a run meanwhile,
 done again inside the lock, so the result is the one the usual path gives. On PostgreSQL the
 same calls take the usual path (claims are row locks), and must give the same stored result."""
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -13,6 +11,7 @@ from journeys.models import Run, RunInput, Step
 from journeys.services import journey_create, journey_publish, runs_advance_due
 from journeys.services import stepping as stepping_module
 from journeys.services.enrolment import events_process
+from tests.conftest import elsewhere
 from tests.journeys.conftest import send_event
 from tests.journeys.test_engine_db import go, waits
 
@@ -48,22 +47,6 @@ def prepared(monkeypatch):
 
     monkeypatch.setattr(stepping_module, "batch_prepare", spy)
     return calls
-
-
-def elsewhere(fn, *args, **kwargs):
-    """Run ``fn`` on another thread, with its own database connection."""
-    done = []
-
-    def work():
-        try:
-            done.append(fn(*args, **kwargs))
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join(30)
-    assert done, "the other connection's work failed"
 
 
 def _path(run):
