@@ -21,12 +21,17 @@ from django.db.models import Q
 from console.db import values_insert
 from console.models import WorkLease
 
-HOLDER = f"{os.uname().nodename}:{os.getpid()}"
+
+def this_process() -> str:
+    """The holder name of the calling process, read at each call: django-q2 forks its workers
+    from a process that has imported this module already."""
+    return f"{os.uname().nodename}:{os.getpid()}"
 
 
-def lease_take(name: str, *, now: datetime, seconds: float, holder: str = HOLDER) -> bool:
-    """Take (or renew) the lease ``name`` unless another holder's has not run out; a short
-    write transaction of its own."""
+def lease_take(name: str, *, now: datetime, seconds: float, holder: str = "") -> bool:
+    """Take (or renew) the lease ``name`` for ``holder`` (this process unless given) unless
+    another holder's has not run out; a short write transaction of its own."""
+    holder = holder or this_process()
     free = Q(until__isnull=True) | Q(until__lt=now) | Q(holder=holder)
     until = now + timedelta(seconds=seconds)
     with transaction.atomic():
@@ -59,7 +64,9 @@ def _alive(holder: str) -> bool:
     return True
 
 
-def lease_give_back(name: str, *, holder: str = HOLDER) -> bool:
-    """Inside the transaction that writes the prepared work: True when ``holder`` still held
-    the lease (which is now free); False when it ran out and another worker may have it."""
-    return bool(WorkLease.objects.filter(name=name, holder=holder).update(holder="", until=None))
+def lease_give_back(name: str, *, holder: str = "") -> bool:
+    """Inside the transaction that writes the prepared work: True when ``holder`` (this
+    process unless given) still held the lease, which is now free; False when it ran out and
+    another worker may have it."""
+    rows = WorkLease.objects.filter(name=name, holder=holder or this_process())
+    return bool(rows.update(holder="", until=None))

@@ -173,3 +173,19 @@ def test_reads_only_refuses_a_write_and_the_write_does_not_happen(workspace):
             Customer.objects.filter(pk=customer.pk).update(name="Changed")
     customer.refresh_from_db()
     assert customer.name == "Asha"
+
+
+def test_a_forked_worker_holds_leases_under_its_own_name():
+    """django-q2 forks its workers after this module is imported: each must be its own holder,
+    or two workers would renew each other's lease and prepare the same batch."""
+    import multiprocessing
+
+    from console.leases import this_process
+
+    context = multiprocessing.get_context("fork")
+    parent_end, child_end = context.Pipe()
+    child = context.Process(target=lambda: child_end.send(this_process()))
+    child.start()
+    named = parent_end.recv()
+    child.join(10)
+    assert named != this_process() and named.endswith(f":{child.pid}")
