@@ -169,11 +169,7 @@ def runs_enrol_plan(
         for offset, row in enumerate(rows):
             row.pk = first_id + offset
         graph = graph_of(version.pk, version.graph)
-        views = views or customer_views([item.customer for item in accepted], real_now())
-        pairs = [
-            _first(version, graph, run, item, now, views)
-            for run, item in zip(rows, accepted, strict=True)
-        ]
+        pairs = _firsts(version, graph, rows, accepted, now, views)
         messages = _first_effects(pairs, write=False)
     return EnrolPlan(rows, [work for work, _ in pairs], messages, refused, first_id)
 
@@ -235,11 +231,7 @@ def _start(version, rows: list[Run], accepted, now, views) -> list[Work]:
         return []
     graph = graph_of(version.pk, version.graph)
     ids_reserve(Run, rows)
-    views = views or customer_views([item.customer for item in accepted], real_now())
-    firsts = [
-        _first(version, graph, run, item, now, views)
-        for run, item in zip(rows, accepted, strict=True)
-    ]
+    firsts = _firsts(version, graph, rows, accepted, now, views)
     created = _runs_insert(rows)
     pairs = [pair for pair, run in zip(firsts, created, strict=True) if run is not None]
     _first_effects(pairs)
@@ -267,6 +259,16 @@ def _first_effects(pairs: list[tuple[Work, Advance]], write: bool = True) -> lis
             work_advance(work, advance)
             work.written = work.state is advance.state
     return decided
+
+
+def _firsts(version, graph, rows: list[Run], accepted, now, views) -> list[tuple[Work, Advance]]:
+    """Each new run's work and first advance (pure); ``views``: the customers' engine views,
+    read here when not given."""
+    views = views or customer_views([item.customer for item in accepted], real_now())
+    return [
+        _first(version, graph, run, item, now, views)
+        for run, item in zip(rows, accepted, strict=True)
+    ]
 
 
 def _first(version, graph, run: Run, item: Enrolment, now, views) -> tuple[Work, Advance]:
@@ -358,9 +360,7 @@ def events_process(*, event_ids: list[int]) -> int:
 def _events_for_workspace(workspace: Workspace, events: list[EventRow]) -> Given:
     """Enrol the events' customers, queue the inputs no run moves on now, and return the ones
     that move their runs now."""
-    speed = clock_speed(workspace)
-    now = speed.at(real_now())
-    inputs = {e.pk: _event_input(e, speed, now) for e in events}
+    now, inputs = _event_inputs(workspace, events)
     _enrol_events(workspace, events, inputs, now)
     moving, queued, _ = _inputs_sorted(workspace, events, inputs)
     values_insert(RunInput, list(InputRow._fields), queued, ignore_conflicts=True)
@@ -391,9 +391,7 @@ def _events_prepared(workspace: Workspace, events: list[EventRow]) -> int | None
         with reads_only():
             if _event_trigger_versions(workspace):
                 return None
-            speed = clock_speed(workspace)
-            now = speed.at(real_now())
-            inputs = {e.pk: _event_input(e, speed, now) for e in events}
+            _, inputs = _event_inputs(workspace, events)
             moving, queued, waits = _inputs_sorted(workspace, events, inputs)
             if len(moving) > BATCH_SIZE:
                 return None
@@ -414,10 +412,14 @@ def _events_prepared(workspace: Workspace, events: list[EventRow]) -> int | None
     return len(runs)
 
 
-def _waits(waits: dict[int, tuple[str, str]]) -> dict[int, tuple[str, str]]:
-    """(status, waited message key) of these runs as stored now."""
-    rows = Run.objects.filter(id__in=list(waits)).values_list("id", "status", "message_key")
-    return {pk: (status, key) for pk, status, key in rows}
+def _waits(run_ids, workspace: Workspace | None = None) -> dict[int, tuple[str, str]]:
+    """Run id -> (status, waited message key) of these runs as stored now."""
+    rows = Run.objects.filter(id__in=list(run_ids))
+    if workspace is not None:
+        rows = rows.filter(workspace=workspace)
+    return {
+        pk: (status, key) for pk, status, key in rows.values_list("id", "status", "message_key")
+    }
 
 
 def _wakes(row: InputRow, waits: dict[int, tuple[str, str]]) -> bool:
@@ -429,6 +431,13 @@ def _wakes(row: InputRow, waits: dict[int, tuple[str, str]]) -> bool:
         return True
     status, message_key = waits[row.run_id]
     return status == "active" or message_key == str(row.payload.get("key") or "")
+
+
+def _event_inputs(workspace: Workspace, events: list[EventRow]) -> tuple[datetime, dict]:
+    """The workspace's journey time now, and each event (by id) as an engine input."""
+    speed = clock_speed(workspace)
+    now = speed.at(real_now())
+    return now, {e.pk: _event_input(e, speed, now) for e in events}
 
 
 def _event_input(event: EventRow, speed: Speed, now: datetime) -> EventInput:
@@ -514,10 +523,7 @@ def _owned_runs(workspace: Workspace, events: list[EventRow]) -> dict[int, tuple
     """Run id -> (status, waited message key) of the runs named by channel outcome events."""
     ids = {_run_id_of(e) for e in events if e.name.split(".")[0] in CHANNEL_FAMILIES}
     ids.discard(None)
-    rows = Run.objects.filter(workspace=workspace, id__in=ids)
-    return {
-        pk: (status, key) for pk, status, key in rows.values_list("id", "status", "message_key")
-    }
+    return _waits(ids, workspace)
 
 
 def _graphs_load(version_ids: set[int]) -> None:
