@@ -10,7 +10,7 @@ contributions, which is what ``rollups_rebuild`` recomputes from scratch.
 from django.db import models
 
 from channels_app.models.outbox import Message
-from console.models import Event, Workspace
+from console.models import Event, Workspace, hot_parent_key
 from journeys.models import Run
 
 
@@ -93,7 +93,7 @@ class RunFact(models.Model):
     """What one run contributed, plus the flags a drill-down filters on."""
 
     run = models.OneToOneField(Run, primary_key=True, on_delete=models.CASCADE, related_name="+")
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    workspace = hot_parent_key(Workspace, related_name="+")
     journey_id = models.BigIntegerField()
     version = models.PositiveIntegerField()
     customer_id = models.BigIntegerField()
@@ -126,7 +126,7 @@ class MessageFact(models.Model):
     message = models.OneToOneField(
         Message, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    workspace = hot_parent_key(Workspace, related_name="+")
     contrib = models.JSONField(default=list)
 
     def __str__(self) -> str:
@@ -140,7 +140,7 @@ class ContactFact(models.Model):
     event = models.OneToOneField(
         Event, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    workspace = hot_parent_key(Workspace, related_name="+")
     customer_id = models.BigIntegerField()
     kind = models.CharField(max_length=16)  # call, message, advisor, agent
     channel = models.CharField(max_length=16, blank=True)

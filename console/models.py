@@ -17,6 +17,18 @@ class Workspace(models.Model):
         return self.name
 
 
+def hot_parent_key(parent, **options) -> models.ForeignKey:
+    """A reference from a table written at engine rate (events, messages, runs, facts) to a
+    parent that nearly all its new rows share (the workspace; a run's journey): no database
+    constraint. PostgreSQL checks a constraint on every insert by share-locking the parent row,
+    and concurrent writers holding that one row turn each check into a multixact: 12.7 s of
+    the server's 38.6 s in a 10,000-customer benchmark with two workers. Deleting the parent
+    still deletes these rows (Django's collector runs ``on_delete``), and every writer takes the
+    id from a parent it has loaded."""
+    options.setdefault("on_delete", models.CASCADE)
+    return models.ForeignKey(parent, db_constraint=False, **options)
+
+
 class Membership(models.Model):
     """A user's role in one workspace. The role is a Django group carrying the permissions."""
 
@@ -162,9 +174,7 @@ class Event(models.Model):
     SOURCES = [("api", "API"), ("channel", "Channel"), ("console", "Console"), ("demo", "Demo")]
 
     # Both lead composite indexes below (no index of their own: one less per event stored).
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="events", db_index=False
-    )
+    workspace = hot_parent_key(Workspace, related_name="events", db_index=False)
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="events", db_index=False
     )

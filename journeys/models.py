@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.db import models
 from django.db.models import Q
 
-from console.models import Customer, Workspace
+from console.models import Customer, Workspace, hot_parent_key
 
 JOURNEY_STATUSES = [
     ("draft", "Draft"),
@@ -86,12 +86,10 @@ class JourneyVersion(models.Model):
 class Run(models.Model):
     """One customer in one journey version."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    workspace = hot_parent_key(Workspace, related_name="+")
     # Foreign keys that lead a composite index below carry no index of their own: every run
     # update and insert pays for each index of the table.
-    journey = models.ForeignKey(
-        Journey, on_delete=models.CASCADE, related_name="runs", db_index=False
-    )
+    journey = hot_parent_key(Journey, related_name="runs", db_index=False)
     version = models.ForeignKey(JourneyVersion, on_delete=models.PROTECT, related_name="runs")
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="journey_runs", db_index=False

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from channels_app.policy import Decision
-from console.models import Customer, Workspace
+from console.models import Customer, Workspace, hot_parent_key
 
 __all__ = [
     "MESSAGE_STATUSES",
@@ -62,9 +62,7 @@ class Message(models.Model):
     """One message to one customer on one channel, with the policy decision taken for it."""
 
     # Both lead composite indexes below (no index of their own: one less per write).
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    workspace = hot_parent_key(Workspace, related_name="+", db_index=False)
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
@@ -224,9 +222,7 @@ class SimulatedOutcome(models.Model):
     once ``due_at`` has passed."""
 
     # Never looked up by workspace (only deleted with it): no index of its own.
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    workspace = hot_parent_key(Workspace, related_name="+", db_index=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
     due_at = models.DateTimeField()
     event = models.JSONField(help_text="A simulator SimEvent as on the wire")

@@ -4,7 +4,7 @@ simulator's settings, and the raw webhooks as received."""
 from django.db import models
 from django.utils import timezone
 
-from console.models import Workspace
+from console.models import Workspace, hot_parent_key
 
 __all__ = [
     "BREAKER_STATES",
@@ -85,9 +85,7 @@ class WebhookReceipt(models.Model):
     ``digest`` (sha256 of endpoint + body) makes a redelivery a duplicate answered 2xx.
     """
 
-    workspace = models.ForeignKey(
-        Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    workspace = hot_parent_key(Workspace, null=True, blank=True, related_name="+")
     provider_kind = models.CharField(max_length=16)
     account_id = models.PositiveBigIntegerField(null=True, blank=True)
     endpoint = models.CharField(max_length=32)
