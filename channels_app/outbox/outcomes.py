@@ -119,11 +119,27 @@ def message_outcomes_record(
     per workspace. Same preconditions: inside a transaction, the messages locked. ``also``:
     (message, field names) the caller changed on these objects, written by the same UPDATE
     (one new row version per message instead of two)."""
-    changed: dict[int, tuple[Message, set[str]]] = {}
+    return outcomes_write(outcomes_plan(reports, also=also))
+
+
+@dataclass
+class OutcomeWrites:
+    """What recording a batch of reports writes, worked out from the messages as read:
+    (message, changed fields) per message, status history rows, events per workspace."""
+
+    changed: dict[int, tuple[Message, set[str]]]
+    history: list[list]
+    events: dict[int, tuple[Any, list[KnownEvent]]]
+
+
+def outcomes_plan(
+    reports: Sequence[OutcomeReport], *, also: Sequence[tuple[Message, Sequence[str]]] = ()
+) -> OutcomeWrites:
+    """The writes of ``message_outcomes_record`` without writing (no query): each report moves
+    its message object forward, so the writes hold what the messages become."""
+    plan = OutcomeWrites({}, [], {})
     for message, fields in also:
-        changed.setdefault(message.pk, (message, set()))[1].update(fields)
-    history: list[list] = []
-    items: dict[int, tuple[Any, list[dict]]] = {}
+        plan.changed.setdefault(message.pk, (message, set()))[1].update(fields)
     now = timezone.now()
     for report in reports:
         if report.at is None:  # the provider did not say when
@@ -134,28 +150,33 @@ def message_outcomes_record(
             fields = _fields(message, step.new_status, report)
             for name, value in fields.items():
                 setattr(message, name, value)
-            changed.setdefault(message.pk, (message, set()))[1].update(fields)
-        history.append(_history_row(message, report, step.new_status is not None))
+            plan.changed.setdefault(message.pk, (message, set()))[1].update(fields)
+        plan.history.append(_history_row(message, report, step.new_status is not None))
         extra = {"status": report.status, "reason": report.error_reason or message.decision_reason}
         if report.error_code:
             extra["error_code"] = report.error_code
         extra.update(report.properties or {})
-        batch = items.setdefault(message.workspace_id, (message.workspace, []))[1]
+        batch = plan.events.setdefault(message.workspace_id, (message.workspace, []))[1]
         batch.extend(
             _event_item(message, s, f"message.{s}", {**extra, "status": s}, report.at)
             for s in step.events
             if s in EVENT_STATUSES
         )
+    return plan
+
+
+def outcomes_write(plan: OutcomeWrites) -> list[int]:
+    """Write a plan (inside the caller's transaction); returns the ids of the new events."""
     by_columns: dict[tuple[str, ...], list[Message]] = defaultdict(list)
-    for message, fields in changed.values():
+    for message, fields in plan.changed.values():
         by_columns[tuple(sorted(fields))].append(message)
     for columns, messages in by_columns.items():
         rows_update(Message, messages, list(columns))
-    history_insert(history)
-    for customer_id in {message.customer_id for message, _ in changed.values()}:
+    history_insert(plan.history)
+    for customer_id in {message.customer_id for message, _ in plan.changed.values()}:
         live_publish(f"customer:{customer_id}", kind="message")
     created: list[int] = []
-    for workspace, batch in items.values():
+    for workspace, batch in plan.events.values():
         if batch:
             created += events_record(workspace=workspace, events=batch, source="channel")
     return created

@@ -9,13 +9,18 @@ from django.db import connection, transaction
 
 from channels_app.models.outbox import Message, SimulatedOutcome
 from channels_app.models.providers import ProviderAccount
-from channels_app.outbox.outcomes import OutcomeReport, message_outcomes_record
+from channels_app.outbox.outcomes import (
+    OutcomeReport,
+    message_outcomes_record,
+    outcomes_plan,
+    outcomes_write,
+)
 from channels_app.outbox.spec import SendSpec, outbound_build
 from channels_app.providers.base import OutboundMessage, SendResult
 from channels_app.providers.simulator import plan_events, simulator_plan
 from channels_app.providers_console.services import account_credentials, simulator_config
 from channels_app.webhooks.paths import webhook_url
-from console.db import values_insert
+from console.db import WriteOutsideLock, reads_only, values_insert
 
 STATUS_ENDPOINT = {"sms": "sms-status", "voice": "call-status", "whatsapp": "sms-status"}
 
@@ -61,63 +66,114 @@ def send_result_record(
     send_results_record([(message, account, outbound, result)], now, source=source)
 
 
-def send_results_record(
-    taken: list[tuple[Message, ProviderAccount | None, OutboundMessage, SendResult]],
-    now: datetime,
-    source: str = "dispatch",
-) -> int:
-    """``send_result_record`` for a batch of answers, in one transaction; returns their number."""
-    from channels_app.webhooks.status import pending_statuses_apply_many
+Answered = list[tuple[Message, ProviderAccount | None, OutboundMessage, SendResult]]
 
+
+def send_results_record(taken: Answered, now: datetime, source: str = "dispatch") -> int:
+    """``send_result_record`` for a batch of answers, in one transaction; returns their number.
+    On SQLite outside a transaction the batch is worked out before the write lock is taken
+    (``_record_prepared``)."""
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        if _record_prepared(taken, now, source):
+            return len(taken)
     with transaction.atomic():
-        # The rows as they are now (a status webhook may have come first); their customer and
-        # workspace are the ones the caller already holds.
-        rows = Message.objects.only(*Message.OUTCOME_FIELDS).filter(
-            pk__in=[message.pk for message, *_ in taken]
-        )
-        if connection.vendor == "postgresql":
-            rows = rows.select_for_update(of=("self",), no_key=True).order_by("id")
-        current = {row.pk: row for row in rows}
-        answered = []
-        for message, account, outbound, result in taken:
-            row = current[message.pk]
-            row.workspace = message.workspace
-            if Message.customer.is_cached(message):
-                row.customer = message.customer
-            row.provider_id, row.claimed_by, row.claimed_at = result.provider_id, None, None
-            answered.append((row, account, outbound, result))
-        messages = [row for row, *_ in answered]
-        message_outcomes_record(
-            [
-                OutcomeReport(
-                    row, "sent", now, f"{source}:{row.provider_kind}", raw=dict(result.raw)
-                )
-                for row, _, _, result in answered
-            ],
-            also=[(row, ("provider_id", "claimed_by", "claimed_at")) for row in messages],
-        )
+        answered = _answered(taken, _current(taken, lock=True))
+        reports, also = _sent_reports(answered, now, source)
+        message_outcomes_record(reports, also=also)
         for row, _, _, result in answered:
             if row.kind == "call":
                 from channels_app.ivr.services import call_placed
 
                 call_placed(message=row, provider_call_id=result.provider_id, at=now)
-        simulated = [
-            (row, outbound, result.provider_id)
-            for row, account, outbound, result in answered
-            if account is None or account.kind == "simulator"
-        ]
-        simulated_outcomes_plan_many(simulated, now)
-        pending_statuses_apply_many(messages)
+        simulated_outcomes_insert(_simulated_rows(_simulated(answered), now))
+        _parked_apply(answered)
     return len(answered)
 
 
-def simulated_outcomes_plan_many(
-    sends: list[tuple[Message, OutboundMessage, str]], now: datetime
-) -> None:
-    """The simulator's plans of many sends, stored in one INSERT (a send planned by an earlier
-    attempt keeps its plan)."""
+def _record_prepared(taken: Answered, now: datetime, source: str) -> bool:
+    """SQLite: read the messages and work out their "sent" reports and the simulator's plans
+    with reads only, then write them in one short transaction that checks first that no message
+    moved meanwhile (a status webhook that came first). False (nothing written) when one moved,
+    when a send is a call (placing it writes its Call), or when working out needs a write (a
+    workspace's first simulator settings): the caller then does it all inside the lock."""
+    try:
+        with reads_only():
+            current = _current(taken, lock=False)
+            read = {pk: (row.status, row.provider_id) for pk, row in current.items()}
+            answered = _answered(taken, current)
+            if any(row.kind == "call" for row, *_ in answered):
+                return False
+            reports, also = _sent_reports(answered, now, source)
+            plan = outcomes_plan(reports, also=also)
+            simulated = _simulated_rows(_simulated(answered), now)
+    except WriteOutsideLock:
+        return False
+    with transaction.atomic():
+        stored = Message.objects.filter(pk__in=list(read)).values_list(
+            "id", "status", "provider_id"
+        )
+        if {pk: (status, provider_id) for pk, status, provider_id in stored} != read:
+            transaction.set_rollback(True)
+            return False
+        outcomes_write(plan)
+        simulated_outcomes_insert(simulated)
+        _parked_apply(answered)
+    return True
+
+
+def _current(taken: Answered, *, lock: bool) -> dict[int, Message]:
+    """The rows as they are now (a status webhook may have come first), by id; locked on
+    PostgreSQL when ``lock``."""
+    rows = Message.objects.only(*Message.OUTCOME_FIELDS).filter(
+        pk__in=[message.pk for message, *_ in taken]
+    )
+    if lock and connection.vendor == "postgresql":
+        rows = rows.select_for_update(of=("self",), no_key=True).order_by("id")
+    return {row.pk: row for row in rows}
+
+
+def _answered(taken: Answered, current: dict[int, Message]) -> Answered:
+    """Each answer with the current row in place of the caller's object (its customer and
+    workspace are the ones the caller already holds), released and given its provider id."""
+    answered = []
+    for message, account, outbound, result in taken:
+        row = current[message.pk]
+        row.workspace = message.workspace
+        if Message.customer.is_cached(message):
+            row.customer = message.customer
+        row.provider_id, row.claimed_by, row.claimed_at = result.provider_id, None, None
+        answered.append((row, account, outbound, result))
+    return answered
+
+
+def _sent_reports(answered: Answered, now: datetime, source: str) -> tuple[list, list]:
+    """(reports, also) for ``message_outcomes_record`` / ``outcomes_plan``: "sent" for each,
+    written with the provider id and the release of the claim."""
+    reports = [
+        OutcomeReport(row, "sent", now, f"{source}:{row.provider_kind}", raw=dict(result.raw))
+        for row, _, _, result in answered
+    ]
+    return reports, [(row, ("provider_id", "claimed_by", "claimed_at")) for row, *_ in answered]
+
+
+def _simulated(answered: Answered) -> list[tuple[Message, OutboundMessage, str]]:
+    return [
+        (row, outbound, result.provider_id)
+        for row, account, outbound, result in answered
+        if account is None or account.kind == "simulator"
+    ]
+
+
+def _parked_apply(answered: Answered) -> None:
+    from channels_app.webhooks.status import pending_statuses_apply_many
+
+    pending_statuses_apply_many([row for row, *_ in answered])
+
+
+def _simulated_rows(sends: list[tuple[Message, OutboundMessage, str]], now: datetime) -> list:
+    """The planned outcome rows of these sends (reads only)."""
     if not sends:
-        return
+        return []
     planned = set(
         SimulatedOutcome.objects.filter(message_id__in=[m.pk for m, *_ in sends])
         .values_list("message_id", flat=True)
@@ -142,6 +198,10 @@ def simulated_outcomes_plan_many(
             [message.workspace_id, message.pk, now + step.offset, event.as_dict()]
             for step, event in zip(plan, events, strict=True)
         ]
+    return rows
+
+
+def simulated_outcomes_insert(rows: list) -> None:
     values_insert(SimulatedOutcome, ["workspace", "message", "due_at", "event"], rows)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,7 +31,8 @@ from channels_app.providers.base import (
 )
 from channels_app.providers_console.services import adapter_for
 from channels_app.webhooks.inbound import inbound_message_receive
-from channels_app.webhooks.status import statuses_receive
+from channels_app.webhooks.status import statuses_prepare, statuses_receive, statuses_write
+from console.db import WriteOutsideLock, reads_only
 from console.models import Workspace
 
 log = logging.getLogger("sangam.webhooks")
@@ -128,19 +129,63 @@ def webhook_receive(
     if receipt is None and endpoint not in LIVE_CALL_ENDPOINTS:
         return WebhookAnswer(200, "duplicate", duplicate=True)
     try:
+        answer = _process_prepared(owner, kind, endpoint, adapter, request)
+        if answer is not None:
+            return answer
         with transaction.atomic():
             answer = _process(owner, kind, endpoint, adapter, request, call_id)
             # A live-call request is processed again when repeated; either way the stored
             # receipt of this body is done (the replay sweep must not run it a second time).
-            WebhookReceipt.objects.filter(
-                provider_kind=kind, endpoint=endpoint, digest=_digest(endpoint, request),
-                processed_at__isnull=True,
-            ).update(processed_at=timezone.now(), result=answer.body[:300])  # fmt: skip
+            _processed(kind, endpoint, request, answer)
     except WebhookMalformed as exc:
         if receipt is not None:
             WebhookReceipt.objects.filter(pk=receipt.pk).delete()
         return WebhookAnswer(400, f"malformed webhook: {exc}")
     return answer
+
+
+def _processed(kind: str, endpoint: str, request: WebhookRequest, answer: WebhookAnswer) -> None:
+    """Mark the stored receipt of this body done (inside the transaction that processed it)."""
+    WebhookReceipt.objects.filter(
+        provider_kind=kind, endpoint=endpoint, digest=_digest(endpoint, request),
+        processed_at__isnull=True,
+    ).update(processed_at=timezone.now(), result=answer.body[:300])  # fmt: skip
+
+
+def _process_prepared(owner, kind, endpoint, adapter, request) -> WebhookAnswer | None:
+    """SQLite, outside a transaction: a webhook of statuses of known messages is parsed, matched
+    and worked out with reads only, then written in one short transaction that checks first
+    that no message moved meanwhile, so another worker can write while this one prepares. None
+    (nothing written) for anything else, or when a message moved: ``_process`` then does it all
+    inside the lock."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return None
+    if endpoint not in STATUS_ENDPOINTS:
+        return None
+    try:
+        with reads_only():
+            if endpoint in INBOUND_ENDPOINTS and adapter.parse_inbound_webhook(request):
+                return None
+            batch = statuses_prepare(
+                workspace=owner.workspace, outcomes=adapter.parse_status_webhook(request),
+                source=f"webhook:{kind}",
+            )  # fmt: skip
+    except WriteOutsideLock:
+        return None
+    if batch is None:
+        return None
+    answer = WebhookAnswer(200, _summary({"applied": batch.applied}))
+    with transaction.atomic():
+        if not statuses_write(batch):
+            transaction.set_rollback(True)
+            return None
+        _processed(kind, endpoint, request, answer)
+    return answer
+
+
+def _summary(counts: dict[str, int], replay: bool = False) -> str:
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing to do"
+    return f"replayed: {summary}" if replay else summary
 
 
 def _process(owner, kind, endpoint, adapter, request, call_id, replay=False) -> WebhookAnswer:
@@ -163,10 +208,7 @@ def _process(owner, kind, endpoint, adapter, request, call_id, replay=False) -> 
                 continue  # the caller never heard an answer: acting now would surprise them
             counts["inbound"] += 1
             ivr = _inbound(owner, kind, item, call_id) or ivr
-    summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "nothing to do"
-    if replay:
-        summary = f"replayed: {summary}"
-    return WebhookAnswer(200, summary, ivr=ivr)
+    return WebhookAnswer(200, _summary(counts, replay), ivr=ivr)
 
 
 def _inbound(owner: Owner, kind: str, item, call_id: int | None) -> IvrAnswer | None:

@@ -4,6 +4,7 @@ id), apply it through the one outcome writer, or park it until the message is kn
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,8 +15,11 @@ from django.db.models import Q
 from channels_app.models.outbox import Message, PendingStatus
 from channels_app.outbox.outcomes import (
     OutcomeReport,
+    OutcomeWrites,
     message_outcome_record,
     message_outcomes_record,
+    outcomes_plan,
+    outcomes_write,
     pending_statuses_for,
     status_park,
 )
@@ -107,12 +111,64 @@ def status_receive(*, workspace, provider_kind: str, outcome: Outcome, source: s
 def statuses_receive(
     *, workspace, provider_kind: str, outcomes: list[Outcome], source: str
 ) -> dict[str, int]:
-    """``status_receive`` for every outcome of one webhook, in order: the messages are found
-    (and locked) with two queries and their statuses recorded by one batch writer; call
-    statuses and unknown messages take the one-by-one path. Returns counts per result."""
-    counts = {"applied": 0, "parked": 0}
+    """``status_receive`` for every outcome of one webhook: the messages are found (and locked)
+    with two queries and their statuses recorded by one batch writer; call statuses and unknown
+    messages take the one-by-one path first. Returns counts per result."""
     found = _messages_for_many(workspace, [o for o in outcomes if isinstance(o, StatusUpdate)])
+    reports, also, rest = _reports(outcomes, found, source)
+    counts = {"applied": len(outcomes) - len(rest), "parked": 0}
+    for outcome in rest:
+        counts[status_receive(workspace=workspace, provider_kind=provider_kind,
+                              outcome=outcome, source=source)] += 1  # fmt: skip
+    message_outcomes_record(reports, also=also)
+    return counts
+
+
+@dataclass
+class StatusBatch:
+    """A webhook's statuses worked out with reads only (``statuses_prepare``): the writes, and
+    the (status, provider id) each message had when read, checked again before writing."""
+
+    applied: int
+    plan: OutcomeWrites
+    read: dict[int, tuple[str, str]]
+
+
+def statuses_prepare(*, workspace, outcomes: list[Outcome], source: str) -> StatusBatch | None:
+    """``statuses_receive`` without writing, for a caller outside any transaction (SQLite,
+    before its write lock): None when an outcome needs the one-by-one path (a call status, a
+    message not known yet), which then runs inside the lock."""
+    updates = [o for o in outcomes if isinstance(o, StatusUpdate)]
+    if len(updates) != len(outcomes):
+        return None
+    found = _messages_for_many(workspace, updates)
+    read = {m.pk: (m.status, m.provider_id) for m in found.values()}
+    reports, also, rest = _reports(outcomes, found, source)
+    if rest:
+        return None
+    return StatusBatch(len(outcomes), outcomes_plan(reports, also=also), read)
+
+
+def statuses_write(batch: StatusBatch) -> bool:
+    """Write a prepared batch inside the caller's transaction, if every message still has the
+    status and provider id it was read with; False (nothing written) when one moved."""
+    stored = Message.objects.filter(pk__in=list(batch.read)).values_list(
+        "id", "status", "provider_id"
+    )
+    if {pk: (status, provider_id) for pk, status, provider_id in stored} != batch.read:
+        return False
+    outcomes_write(batch.plan)
+    return True
+
+
+def _reports(
+    outcomes: list[Outcome], found: dict[tuple[str, str], Message], source: str
+) -> tuple[list[OutcomeReport], list[tuple[Message, tuple[str, ...]]], list[Outcome]]:
+    """The reports for the outcomes whose message ``found`` holds (a provider id seen for the
+    first time is written with them: ``also``), and the outcomes left for the one-by-one path."""
     reports: list[OutcomeReport] = []
+    also: list[tuple[Message, tuple[str, ...]]] = []
+    rest: list[Outcome] = []
     for outcome in outcomes:
         message = None
         if isinstance(outcome, StatusUpdate):
@@ -120,13 +176,11 @@ def statuses_receive(
                 ("id", outcome.provider_id)
             )
         if message is None:
-            counts[status_receive(workspace=workspace, provider_kind=provider_kind,
-                                  outcome=outcome, source=source)] += 1  # fmt: skip
+            rest.append(outcome)
             continue
-        counts["applied"] += 1
         if outcome.provider_id and not message.provider_id:
-            Message.objects.filter(pk=message.pk).update(provider_id=outcome.provider_id)
             message.provider_id = outcome.provider_id
+            also.append((message, ("provider_id",)))
         if outcome.status == "queued":
             continue  # the provider's own queue: our "sent" already covers it
         reports.append(
@@ -141,8 +195,7 @@ def statuses_receive(
                 outcome.price,
             )  # fmt: skip
         )
-    message_outcomes_record(reports)
-    return counts
+    return reports, also, rest
 
 
 def _messages_for_many(workspace, updates: list[StatusUpdate]) -> dict[tuple[str, str], Message]:
