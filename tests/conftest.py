@@ -177,6 +177,36 @@ def elsewhere(fn, *args, **kwargs):
     return result.get("value")
 
 
+def spy_count(monkeypatch, owner, name: str, calls: dict, key: str, took=None) -> None:
+    """Replace ``owner.name`` by a wrapper that adds to ``calls[key]`` each time a call's result
+    counts: ``took(result)`` is true (by default: the result is not None)."""
+    real = getattr(owner, name)
+    took = took or (lambda result: result is not None)
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls[key] += took(result)
+        return result
+
+    monkeypatch.setattr(owner, name, spy)
+
+
+def spy_interfere(monkeypatch, owner, name: str, calls: dict) -> None:
+    """Replace ``owner.name`` by a wrapper that, once, after the real call, runs
+    ``calls["interfere"]`` (when set) on another connection (``elsewhere``): another writer
+    acting between a batch's preparation and its write."""
+    real = getattr(owner, name)
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if calls.get("interfere"):
+            interfere, calls["interfere"] = calls["interfere"], None
+            elsewhere(interfere)
+        return result
+
+    monkeypatch.setattr(owner, name, spy)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -23,7 +23,7 @@ from tests.channels_app.outbox_fixtures import (  # noqa: F401
     sms_enqueue,
     twilio_account,
 )
-from tests.conftest import elsewhere
+from tests.conftest import spy_count, spy_interfere
 from tests.standins.fixtures import twilio_standin  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,22 +36,8 @@ def decided(monkeypatch):
     """Counts the batches decided outside the lock and recorded; ``interfere`` runs once, after
     the first batch is decided (another writer acting before the decisions are recorded)."""
     calls = {"outside": 0, "interfere": None}
-    decide, outside = dispatch._batch_decide, dispatch._prepare_outside
-
-    def decide_spy(messages, now):
-        actions = decide(messages, now)
-        if calls["interfere"]:
-            interfere, calls["interfere"] = calls["interfere"], None
-            elsewhere(interfere)
-        return actions
-
-    def outside_spy(*args):
-        ready = outside(*args)
-        calls["outside"] += ready is not None
-        return ready
-
-    monkeypatch.setattr(dispatch, "_batch_decide", decide_spy)
-    monkeypatch.setattr(dispatch, "_prepare_outside", outside_spy)
+    spy_interfere(monkeypatch, dispatch, "_batch_decide", calls)
+    spy_count(monkeypatch, dispatch, "_prepare_outside", calls, "outside")
     return calls
 
 

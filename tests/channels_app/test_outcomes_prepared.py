@@ -19,7 +19,7 @@ from channels_app.outbox.simulated import simulated_outcomes_deliver
 from channels_app.webhooks import services as webhook_services
 from console.models import Event
 from tests.channels_app.outbox_fixtures import NOON, customer, seeded, sms_enqueue  # noqa: F401
-from tests.conftest import elsewhere
+from tests.conftest import spy_count, spy_interfere
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SQLITE = connection.vendor == "sqlite"
@@ -32,31 +32,10 @@ def prepared(monkeypatch):
     """Counts the answers and webhooks written from a prepared batch; ``interfere`` runs once,
     after a batch was worked out and before it is written (another writer acting meanwhile)."""
     calls = {"answers": 0, "webhooks": 0, "interfere": None}
-    record, process = sending._record_prepared, webhook_services._process_prepared
-    plan, prepare = sending.outcomes_plan, webhook_services.statuses_prepare
-
-    def then_interfere(result):
-        if calls["interfere"]:
-            interfere, calls["interfere"] = calls["interfere"], None
-            elsewhere(interfere)
-        return result
-
-    def record_spy(*args):
-        done = record(*args)
-        calls["answers"] += done
-        return done
-
-    def process_spy(*args):
-        answer = process(*args)
-        calls["webhooks"] += answer is not None
-        return answer
-
-    monkeypatch.setattr(sending, "_record_prepared", record_spy)
-    monkeypatch.setattr(sending, "outcomes_plan", lambda *a, **k: then_interfere(plan(*a, **k)))
-    monkeypatch.setattr(webhook_services, "_process_prepared", process_spy)
-    monkeypatch.setattr(
-        webhook_services, "statuses_prepare", lambda **k: then_interfere(prepare(**k))
-    )
+    spy_count(monkeypatch, sending, "_record_prepared", calls, "answers", took=bool)
+    spy_count(monkeypatch, webhook_services, "_process_prepared", calls, "webhooks")
+    spy_interfere(monkeypatch, sending, "outcomes_plan", calls)
+    spy_interfere(monkeypatch, webhook_services, "statuses_prepare", calls)
     return calls
 
 
