@@ -554,9 +554,12 @@ def works_persist(works: list[Work]) -> None:
     rows_update(Run, [w.run for w in works if not w.written], RUN_FIELDS)
     steps = [_step_row(work.run.pk, step) for work in works for step in work.steps]
     values_insert(StepRow, STEP_FIELDS, steps, ignore_conflicts=True)
-    counters_apply(_counter_deltas(works))
     for work in works:
         work.effects.after_persist(work)
+    # Last: every batch of a journey increments the same counter rows, so on PostgreSQL their
+    # row locks make the next batch wait until this one commits; taken here, they are held
+    # only for the batch's last statements rather than for its rendering and policy decisions.
+    counters_apply(_counter_deltas(works))
     _publish(works)
 
 
@@ -591,7 +594,8 @@ def _counter_deltas(works: list[Work]) -> dict[tuple, int]:
 def counters_apply(deltas: dict[tuple, int]) -> None:
     """Add ``deltas`` ((journey, version, node, metric) -> n): one insert of the missing keys,
     one executemany of the increments."""
-    deltas = {key: n for key, n in deltas.items() if n}
+    # In key order: two batches locking the same counters in different orders could deadlock.
+    deltas = {key: n for key, n in sorted(deltas.items()) if n}
     if not deltas:
         return
     fields = ["journey", "version_number", "node_id", "metric"]
