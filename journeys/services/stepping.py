@@ -518,7 +518,12 @@ def inputs_queue(given: Given) -> None:
     rows = [row for items in given.values() for row in items]
     values_insert(RunInput, list(InputRow._fields), rows, ignore_conflicts=True)
     earliest = min(row.at for row in rows)
-    Run.objects.filter(id__in=list(given), status__in=OPEN_RUN_STATUSES).update(due_at=earliest)
+    runs = Run.objects.filter(id__in=sorted(given), status__in=OPEN_RUN_STATUSES)
+    if connection.vendor == "postgresql":
+        # Row locks in id order first: an UPDATE locks rows in the order it finds them, and two
+        # workers queueing inputs for overlapping runs in different orders deadlocked.
+        list(runs.order_by("id").select_for_update(no_key=True).values_list("id", flat=True))
+    runs.update(due_at=earliest)
 
 
 # --- writing a batch ----------------------------------------------------------------------------

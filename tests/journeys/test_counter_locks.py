@@ -1,16 +1,18 @@
 """A batch's node counters are the rows every batch of a journey shares: on PostgreSQL their
 row locks make the next batch wait for this one's commit. They are therefore written last,
 after the batch's messages and its customers' attribute updates, and in key order, so that two
-batches cannot lock them in opposite orders."""
+batches cannot lock them in opposite orders. Runs made due by queued inputs are likewise locked
+in id order before their update."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from channels_app.models.outbox import Message
 from console.models import Customer
-from journeys.models import NodeCounter
+from journeys.models import NodeCounter, Run, RunInput
 from journeys.selectors import node_counters
 from journeys.services import journey_create, journey_publish, runs_advance_due, stepping
+from journeys.services.stepping import InputRow
 from tests.journeys.conftest import send_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,3 +87,37 @@ def test_counters_are_locked_in_key_order_and_add_up(templates, clock, engine_sy
     assert locked == [sorted(keys), sorted([keys[2], keys[0]])]
     stored = dict(NodeCounter.objects.filter(journey=journey).values_list("node_id", "count"))
     assert stored == {"wait": 2, "end": 2, "remind": 8, "trigger": 4}
+
+
+def test_queueing_inputs_locks_the_runs_in_id_order_before_making_them_due(
+    templates, make_customer, clock, engine_sync
+):
+    journey = journey_create(workspace=templates, name="Remind", graph=wait_then_send())
+    journey_publish(journey=journey)
+    loan = {"loan_id": "LN7", "emi_amount": "8450", "emi_due_date": "2031-12-10"}
+    for n in range(3):
+        send_event(make_customer(**loan), "go", ref=f"R{n}", **loan)
+    runs = list(Run.objects.filter(journey=journey).order_by("-id"))
+    given = {
+        run.pk: [InputRow(run.pk, "event", f"late:{run.pk}", clock.now, {"name": "late"})]
+        for run in runs  # newest first: the order the caller happens to hold them in
+    }
+    statements: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with transaction.atomic(), connection.execute_wrapper(spy):
+        stepping.inputs_queue(given)
+
+    assert set(Run.objects.filter(journey=journey).values_list("due_at", flat=True)) == {clock.now}
+    assert RunInput.objects.filter(run__journey=journey).count() == 3
+    updates = [i for i, sql in enumerate(statements) if sql.startswith('UPDATE "journeys_run"')]
+    assert len(updates) == 1
+    if connection.vendor == "postgresql":
+        locks = [
+            i for i, sql in enumerate(statements)
+            if "FOR NO KEY UPDATE" in sql and "ORDER BY 1 ASC" in sql
+        ]  # fmt: skip
+        assert locks and locks[0] < updates[0]  # ORDER BY 1: the id, the one column read
