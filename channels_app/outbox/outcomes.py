@@ -182,6 +182,18 @@ def outcomes_write(plan: OutcomeWrites) -> list[int]:
     return created
 
 
+def messages_read(messages) -> dict[int, tuple[str, str]]:
+    """(status, provider id) per message as read, for ``messages_unchanged`` to check again
+    before writes worked out from them outside the write lock."""
+    return {m.pk: (m.status, m.provider_id) for m in messages}
+
+
+def messages_unchanged(read: dict[int, tuple[str, str]]) -> bool:
+    """True when every message still has the status and provider id it was read with."""
+    stored = Message.objects.filter(pk__in=list(read)).values_list("id", "status", "provider_id")
+    return {pk: (status, provider_id) for pk, status, provider_id in stored} == read
+
+
 def _event_item(message: Message, suffix: str, name: str, extra: dict, at) -> KnownEvent:
     return KnownEvent(
         f"msg:{message.pk}:{suffix}", message.customer_id, name,

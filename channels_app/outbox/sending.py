@@ -12,6 +12,8 @@ from channels_app.models.providers import ProviderAccount
 from channels_app.outbox.outcomes import (
     OutcomeReport,
     message_outcomes_record,
+    messages_read,
+    messages_unchanged,
     outcomes_plan,
     outcomes_write,
 )
@@ -99,7 +101,7 @@ def _record_prepared(taken: Answered, now: datetime, source: str) -> bool:
     try:
         with reads_only():
             current = _current(taken, lock=False)
-            read = {pk: (row.status, row.provider_id) for pk, row in current.items()}
+            read = messages_read(current.values())
             answered = _answered(taken, current)
             if any(row.kind == "call" for row, *_ in answered):
                 return False
@@ -109,10 +111,7 @@ def _record_prepared(taken: Answered, now: datetime, source: str) -> bool:
     except WriteOutsideLock:
         return False
     with transaction.atomic():
-        stored = Message.objects.filter(pk__in=list(read)).values_list(
-            "id", "status", "provider_id"
-        )
-        if {pk: (status, provider_id) for pk, status, provider_id in stored} != read:
+        if not messages_unchanged(read):
             transaction.set_rollback(True)
             return False
         outcomes_write(plan)

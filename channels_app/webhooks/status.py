@@ -18,6 +18,8 @@ from channels_app.outbox.outcomes import (
     OutcomeWrites,
     message_outcome_record,
     message_outcomes_record,
+    messages_read,
+    messages_unchanged,
     outcomes_plan,
     outcomes_write,
     pending_statuses_for,
@@ -142,7 +144,7 @@ def statuses_prepare(*, workspace, outcomes: list[Outcome], source: str) -> Stat
     if len(updates) != len(outcomes):
         return None
     found = _messages_for_many(workspace, updates)
-    read = {m.pk: (m.status, m.provider_id) for m in found.values()}
+    read = messages_read(found.values())
     reports, also, rest = _reports(outcomes, found, source)
     if rest:
         return None
@@ -152,10 +154,7 @@ def statuses_prepare(*, workspace, outcomes: list[Outcome], source: str) -> Stat
 def statuses_write(batch: StatusBatch) -> bool:
     """Write a prepared batch inside the caller's transaction, if every message still has the
     status and provider id it was read with; False (nothing written) when one moved."""
-    stored = Message.objects.filter(pk__in=list(batch.read)).values_list(
-        "id", "status", "provider_id"
-    )
-    if {pk: (status, provider_id) for pk, status, provider_id in stored} != batch.read:
+    if not messages_unchanged(batch.read):
         return False
     outcomes_write(batch.plan)
     return True
