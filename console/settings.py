@@ -146,6 +146,9 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=not WEB_PROCESS
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, reading timestamps with psycopg's compiled loader (see the module).
+        DATABASES["default"]["ENGINE"] = "console.dbpostgresql"
     if WEB_PROCESS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 2,
