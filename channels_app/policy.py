@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CHANNELS = ("sms", "whatsapp", "voice")
@@ -251,9 +252,14 @@ def next_allowed_moment(
 def local_day_bounds(now: datetime, tz: str | ZoneInfo) -> tuple[datetime, datetime]:
     """The customer's calendar day containing ``now`` as aware UTC datetimes [start, end)."""
     zone = zone_of(tz)
-    today = _local(now, zone).date()
-    start = _wall_to_aware(today, time(0), zone)
-    end = _wall_to_aware(today + timedelta(days=1), time(0), zone)
+    return _day_bounds(_local(now, zone).date(), zone)
+
+
+@lru_cache(maxsize=1024)
+def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    # A batch asks for the same few (day, zone) pairs once per message.
+    start = _wall_to_aware(day, time(0), zone)
+    end = _wall_to_aware(day + timedelta(days=1), time(0), zone)
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
