@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TypeVar
 
 import orjson
-from django.db import connection
+from django.db import connection, transaction
+
+P = TypeVar("P")
+R = TypeVar("R")
 
 
 def rows_update(model, objs: list, fields: list[str]) -> None:
@@ -195,6 +199,28 @@ def reads_only() -> Iterator[None]:
 
     with connection.execute_wrapper(guard):
         yield
+
+
+def prepared_write(prepare: Callable[[], P | None], write: Callable[[P], R | None]) -> R | None:
+    """SQLite's prepared batches: ``prepare()`` works a batch out with reads only, outside the
+    write lock, so that another worker may write meanwhile; ``write(prepared)`` then writes it
+    in one short transaction, after checking that what it was worked out from has not moved.
+    Returns what ``write`` returns; None, with nothing written, when preparing needed a write,
+    ``prepare`` gave None (nothing to write this way), or ``write`` gave None (it found the
+    stored rows moved: its transaction is rolled back). On None the caller does the batch the
+    usual way, inside the lock."""
+    try:
+        with reads_only():
+            prepared = prepare()
+    except WriteOutsideLock:
+        return None
+    if prepared is None:
+        return None
+    with transaction.atomic():
+        written = write(prepared)
+        if written is None:
+            transaction.set_rollback(True)
+    return written
 
 
 def sqlite_next_id(model) -> int:

@@ -65,7 +65,7 @@ from channels_app.providers_console.services import (
     breaker_success,
     route_resolve,
 )
-from console.db import WriteOutsideLock, reads_only
+from console.db import prepared_write
 from console.models import Workspace
 
 log = logging.getLogger("sangam.dispatch")
@@ -251,24 +251,25 @@ def _prepare_outside(
 ) -> list[tuple[Message, ProviderAccount | None]] | None:
     """SQLite: read the claimed batch and decide each message with reads only, then record the
     decisions in one short transaction that first checks every message is still pending and
-    claimed by this worker, so that another worker can write meanwhile. None (nothing written)
-    when one changed, or when deciding needs a write (a workspace's first use creates its
-    simulator settings): the caller then does it all inside the lock."""
-    try:
-        with reads_only():
-            messages = _batch_messages(message_ids, worker, now, 0)
-            actions = _batch_decide(messages, now)
-    except WriteOutsideLock:
-        return None
-    with transaction.atomic():
+    claimed by this worker, so that another worker can write meanwhile (``prepared_write``).
+    None (nothing written) when one changed, or when deciding needs a write (a workspace's
+    first use creates its simulator settings): the caller then does it all inside the lock."""
+
+    def prepare():
+        messages = _batch_messages(message_ids, worker, now, 0)
+        return messages, _batch_decide(messages, now)
+
+    def write(prepared):
+        messages, actions = prepared
         stored = dict(
             Message.objects.filter(pk__in=[m.pk for m in messages], claimed_by=worker)
             .values_list("id", "status")
         )  # fmt: skip
         if any(stored.get(m.pk) != m.status for m in messages):
-            transaction.set_rollback(True)
             return None
         return _batch_apply(actions, now, worker)
+
+    return prepared_write(prepare, write)
 
 
 def _batch_messages(

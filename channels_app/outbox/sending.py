@@ -22,7 +22,7 @@ from channels_app.providers.base import OutboundMessage, SendResult
 from channels_app.providers.simulator import plan_events, simulator_plan
 from channels_app.providers_console.services import account_credentials, simulator_config
 from channels_app.webhooks.paths import webhook_url
-from console.db import WriteOutsideLock, reads_only, values_insert
+from console.db import prepared_write, values_insert
 
 STATUS_ENDPOINT = {"sms": "sms-status", "voice": "call-status", "whatsapp": "sms-status"}
 
@@ -95,29 +95,35 @@ def send_results_record(taken: Answered, now: datetime, source: str = "dispatch"
 def _record_prepared(taken: Answered, now: datetime, source: str) -> bool:
     """SQLite: read the messages and work out their "sent" reports and the simulator's plans
     with reads only, then write them in one short transaction that checks first that no message
-    moved meanwhile (a status webhook that came first). False (nothing written) when one moved,
-    when a send is a call (placing it writes its Call), or when working out needs a write (a
-    workspace's first simulator settings): the caller then does it all inside the lock."""
-    try:
-        with reads_only():
-            current = _current(taken, lock=False)
-            read = messages_read(current.values())
-            answered = _answered(taken, current)
-            if any(row.kind == "call" for row, *_ in answered):
-                return False
-            reports, also = _sent_reports(answered, now, source)
-            plan = outcomes_plan(reports, also=also)
-            simulated = _simulated_rows(_simulated(answered), now)
-    except WriteOutsideLock:
-        return False
-    with transaction.atomic():
+    moved meanwhile (a status webhook that came first; ``prepared_write``). False (nothing
+    written) when one moved, when a send is a call (placing it writes its Call), or when working
+    out needs a write (a workspace's first simulator settings): the caller then does it all
+    inside the lock."""
+
+    def prepare():
+        current = _current(taken, lock=False)
+        read = messages_read(current.values())
+        answered = _answered(taken, current)
+        if any(row.kind == "call" for row, *_ in answered):
+            return None
+        reports, also = _sent_reports(answered, now, source)
+        return (
+            read,
+            answered,
+            outcomes_plan(reports, also=also),
+            _simulated_rows(_simulated(answered), now),
+        )
+
+    def write(prepared):
+        read, answered, plan, simulated = prepared
         if not messages_unchanged(read):
-            transaction.set_rollback(True)
-            return False
+            return None
         outcomes_write(plan)
         simulated_outcomes_insert(simulated)
         _parked_apply(answered)
-    return True
+        return True
+
+    return prepared_write(prepare, write) is not None
 
 
 def _current(taken: Answered, *, lock: bool) -> dict[int, Message]:

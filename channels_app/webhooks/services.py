@@ -32,7 +32,7 @@ from channels_app.providers.base import (
 from channels_app.providers_console.services import adapter_for
 from channels_app.webhooks.inbound import inbound_message_receive
 from channels_app.webhooks.status import statuses_prepare, statuses_receive, statuses_write
-from console.db import WriteOutsideLock, reads_only
+from console.db import prepared_write
 from console.models import Workspace
 
 log = logging.getLogger("sangam.webhooks")
@@ -162,25 +162,23 @@ def _process_prepared(owner, kind, endpoint, adapter, request) -> WebhookAnswer 
         return None
     if endpoint not in STATUS_ENDPOINTS:
         return None
-    try:
-        with reads_only():
-            if endpoint in INBOUND_ENDPOINTS and adapter.parse_inbound_webhook(request):
-                return None
-            batch = statuses_prepare(
-                workspace=owner.workspace, outcomes=adapter.parse_status_webhook(request),
-                source=f"webhook:{kind}",
-            )  # fmt: skip
-    except WriteOutsideLock:
-        return None
-    if batch is None:
-        return None
-    answer = WebhookAnswer(200, _summary({"applied": batch.applied}))
-    with transaction.atomic():
-        if not statuses_write(batch):
-            transaction.set_rollback(True)
+
+    def prepare():
+        if endpoint in INBOUND_ENDPOINTS and adapter.parse_inbound_webhook(request):
             return None
+        return statuses_prepare(
+            workspace=owner.workspace, outcomes=adapter.parse_status_webhook(request),
+            source=f"webhook:{kind}",
+        )  # fmt: skip
+
+    def write(batch):
+        if not statuses_write(batch):
+            return None
+        answer = WebhookAnswer(200, _summary({"applied": batch.applied}))
         _processed(kind, endpoint, request, answer)
-    return answer
+        return answer
+
+    return prepared_write(prepare, write)
 
 
 def _summary(counts: dict[str, int], replay: bool = False) -> str:

@@ -27,6 +27,7 @@ from channels_app.policies.inputs import batch_inputs
 from console.db import (
     WriteOutsideLock,
     ids_reserve,
+    prepared_write,
     reads_only,
     rows_insert,
     sqlite_next_id,
@@ -384,11 +385,12 @@ def _inputs_sorted(workspace, events: list[EventRow], inputs):
 def _events_prepared(workspace: Workspace, events: list[EventRow]) -> int | None:
     """SQLite: route a batch of events and advance the runs they move with reads only, then
     write it all in one short transaction, so that another worker may hold the write lock
-    meanwhile. None (nothing written) where the usual path must run inside the lock: a live
-    journey starts from events (enrolment), more runs move than one batch holds, preparing
-    failed, or a run moved meanwhile."""
-    try:
-        with reads_only():
+    meanwhile (``prepared_write``). None (nothing written) where the usual path must run inside
+    the lock: a live journey starts from events (enrolment), more runs move than one batch
+    holds, preparing needed a write or failed, or a run moved meanwhile."""
+
+    def prepare():
+        try:
             if _event_trigger_versions(workspace):
                 return None
             _, inputs = _event_inputs(workspace, events)
@@ -396,20 +398,23 @@ def _events_prepared(workspace: Workspace, events: list[EventRow]) -> int | None
             if len(moving) > BATCH_SIZE:
                 return None
             runs = runs_claim_open(sorted(moving))
-            prepared = batch_prepare(runs, moving) if runs else None
-    except WriteOutsideLock:
-        raise
-    except Exception:  # the usual path meets it again and keeps the inputs queued
-        log.exception("preparing runs for events %s failed", [e.pk for e in events][:20])
-        return None
-    claimed = {run.pk for run in runs}
-    with transaction.atomic():
-        if _waits(waits) != waits or (prepared and not batch_write(prepared)):
-            transaction.set_rollback(True)
+            return moving, queued, waits, runs, batch_prepare(runs, moving) if runs else None
+        except WriteOutsideLock:
+            raise
+        except Exception:  # the usual path meets it again and keeps the inputs queued
+            log.exception("preparing runs for events %s failed", [e.pk for e in events][:20])
             return None
+
+    def write(prepared):
+        moving, queued, waits, runs, batch = prepared
+        if _waits(waits) != waits or (batch and not batch_write(batch)):
+            return None
+        claimed = {run.pk for run in runs}
         values_insert(RunInput, list(InputRow._fields), queued, ignore_conflicts=True)
         inputs_queue({pk: rows for pk, rows in moving.items() if pk not in claimed})
-    return len(runs)
+        return len(runs)
+
+    return prepared_write(prepare, write)
 
 
 def _waits(run_ids, workspace: Workspace | None = None) -> dict[int, tuple[str, str]]:
