@@ -28,7 +28,9 @@ def _loaded(loader_cls, texts):
 
 def test_compiled_loader_gives_djangos_values():
     ours = adapters_template(True, UTC).get_loader(OID, adapt.pq.Format.TEXT)
-    assert ours.timezone is UTC  # what Django's create_cursor compares with its own zone
+    # Ours (Django's own would pass the comparison below too), and carrying what Django's
+    # create_cursor compares with its own zone.
+    assert ours.__module__ == "console.dbpostgresql.base" and ours.timezone is UTC
 
     class Django(BaseTzLoader):
         timezone = UTC
@@ -41,6 +43,7 @@ def test_compiled_loader_gives_djangos_values():
 
 def test_compiled_loader_without_zone_gives_naive_values():
     ours = adapters_template(False, None).get_loader(OID, adapt.pq.Format.TEXT)
+    assert ours.__module__ == "console.dbpostgresql.base"
     assert _loaded(ours, TEXTS[:2]) == [
         datetime(2026, 12, 5, 17),
         datetime(2026, 12, 5, 18, 0, 0, 123456),
