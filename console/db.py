@@ -201,14 +201,23 @@ def reads_only() -> Iterator[None]:
         yield
 
 
+def prepares_outside_lock() -> bool:
+    """May a batch be worked out before its transaction? SQLite outside a transaction: it has
+    one write lock, which a batch should hold only while it writes. PostgreSQL locks rows, and
+    inside a caller's transaction the lock is held already."""
+    return connection.vendor == "sqlite" and not connection.in_atomic_block
+
+
 def prepared_write(prepare: Callable[[], P | None], write: Callable[[P], R | None]) -> R | None:
     """SQLite's prepared batches: ``prepare()`` works a batch out with reads only, outside the
     write lock, so that another worker may write meanwhile; ``write(prepared)`` then writes it
     in one short transaction, after checking that what it was worked out from has not moved.
-    Returns what ``write`` returns; None, with nothing written, when preparing needed a write,
-    ``prepare`` gave None (nothing to write this way), or ``write`` gave None (it found the
-    stored rows moved: its transaction is rolled back). On None the caller does the batch the
-    usual way, inside the lock."""
+    Returns what ``write`` returns; None, with nothing written, where batches are not prepared
+    (``prepares_outside_lock``), when preparing needed a write, ``prepare`` gave None (nothing
+    to write this way), or ``write`` gave None (it found the stored rows moved: its transaction
+    is rolled back). On None the caller does the batch the usual way, inside the lock."""
+    if not prepares_outside_lock():
+        return None
     try:
         with reads_only():
             prepared = prepare()

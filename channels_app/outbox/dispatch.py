@@ -236,11 +236,10 @@ def _prepare_batch(
     ``limit`` due messages claimed here), in one transaction; returns the messages that go now
     with their accounts. On SQLite, outside a transaction, the re-checks are made before the
     write lock is taken (``_prepare_outside``)."""
-    if message_ids is not None and connection.vendor == "sqlite":
-        if not connection.in_atomic_block:
-            ready = _prepare_outside(message_ids, worker, now)
-            if ready is not None:
-                return ready
+    if message_ids is not None:
+        ready = _prepare_outside(message_ids, worker, now)
+        if ready is not None:
+            return ready
     with transaction.atomic():
         messages = _batch_messages(message_ids, worker, now, limit)
         return _batch_apply(_batch_decide(messages, now), now, worker)

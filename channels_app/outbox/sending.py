@@ -75,9 +75,8 @@ def send_results_record(taken: Answered, now: datetime, source: str = "dispatch"
     """``send_result_record`` for a batch of answers, in one transaction; returns their number.
     On SQLite outside a transaction the batch is worked out before the write lock is taken
     (``_record_prepared``)."""
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        if _record_prepared(taken, now, source):
-            return len(taken)
+    if _record_prepared(taken, now, source):
+        return len(taken)
     with transaction.atomic():
         answered = _answered(taken, _current(taken, lock=True))
         reports, also = _sent_reports(answered, now, source)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -158,8 +158,6 @@ def _process_prepared(owner, kind, endpoint, adapter, request) -> WebhookAnswer 
     that no message moved meanwhile, so another worker can write while this one prepares. None
     (nothing written) for anything else, or when a message moved: ``_process`` then does it all
     inside the lock."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        return None
     if endpoint not in STATUS_ENDPOINTS:
         return None
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from channels_app.outbox.services import messages_batch, messages_write
@@ -340,11 +340,10 @@ def events_process(*, event_ids: list[int]) -> int:
     workspaces = Workspace.objects.in_bulk(list(by_workspace))
     advanced = 0
     for workspace_id, batch in by_workspace.items():
-        if connection.vendor == "sqlite" and not connection.in_atomic_block:
-            done = _events_prepared(workspaces[workspace_id], batch)
-            if done is not None:
-                advanced += done
-                continue
+        done = _events_prepared(workspaces[workspace_id], batch)
+        if done is not None:
+            advanced += done
+            continue
         with transaction.atomic():
             moving = _events_for_workspace(workspaces[workspace_id], batch)
             ids = sorted(moving)

@@ -8,9 +8,10 @@ resumes where the last committed chunk ended and enrols nobody twice (runs are a
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from channels_app.policies.inputs import batch_inputs
+from console.db import prepares_outside_lock
 from console.leases import lease_give_back, lease_take
 from console.live import live_publish
 from console.models import Customer
@@ -53,7 +54,7 @@ def segment_enrolment_step(job_id: int, *, chunk: int = CHUNK) -> bool:
 
     On SQLite, outside a transaction, the chunk is prepared before the write lock is taken
     (``_step_prepared``), so that another worker can write meanwhile."""
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+    if prepares_outside_lock():
         return _step_prepared(job_id, chunk)
     with transaction.atomic():
         job = (

@@ -4,13 +4,17 @@ workers call it (a refused write inside an atomic block spoils the block)."""
 
 import pytest
 
-from console.db import prepared_write
+from console import db
+from console.db import prepared_write, prepares_outside_lock
 from console.models import Customer
 
 
 @pytest.fixture
-def asha(transactional_db):
+def asha(transactional_db, monkeypatch):
     from console.models import Workspace
+
+    # The mechanism itself, on either database (it is used where SQLite's gate lets it).
+    monkeypatch.setattr(db, "prepares_outside_lock", lambda: True)
 
     workspace = Workspace.objects.create(slug="pw", name="Prepared")
     return Customer.objects.create(workspace=workspace, external_id="P1", name="Asha")
@@ -56,3 +60,21 @@ def test_a_write_that_finds_its_rows_moved_is_rolled_back_whole(asha):
     assert prepared_write(lambda: "Someone else", write) is None
     asha.refresh_from_db()
     assert asha.name == "Asha"
+
+
+def test_batches_are_prepared_only_on_sqlite_outside_a_transaction(transactional_db):
+    from django.db import connection, transaction
+
+    asked = []
+
+    def prepare():
+        asked.append(1)
+        return "batch"
+
+    outside = connection.vendor == "sqlite"
+    assert prepares_outside_lock() is outside
+    assert prepared_write(prepare, lambda batch: batch) == ("batch" if outside else None)
+    with transaction.atomic():
+        assert not prepares_outside_lock()
+        assert prepared_write(prepare, lambda batch: batch) is None
+    assert asked == ([1] if outside else [])
