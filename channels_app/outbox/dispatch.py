@@ -66,12 +66,14 @@ from channels_app.providers_console.services import (
     route_resolve,
 )
 from console.db import prepared_write
+from console.dbstats import statistics_keep_up
 from console.models import Workspace
 
 log = logging.getLogger("sangam.dispatch")
 NO_LOOKUP_WAIT_S = 600  # Meta/Exotel: how long to wait for a webhook naming an unknown send
 RETRY_BASE_S = 5
-RECORD_EVERY = 100  # provider answers recorded per transaction
+RECORD_EVERY = 250  # provider answers recorded per transaction
+DISPATCH_LIMIT = 500  # due messages one worker sends per batch (its tasks and sweeps)
 RECORD_AFTER_S = 2.0  # ... or sooner, so that a slow provider's answers are not held back
 
 
@@ -111,6 +113,7 @@ def _crash_hook(point: str) -> None:
 
 def outbox_dispatch(*, limit: int = 50, now: datetime | None = None) -> dict[str, int]:
     """One batch: reconcile stale in-flight sends, then send up to ``limit`` due messages."""
+    statistics_keep_up()
     now = now or timezone.now()
     worker = worker_name()
     adapters = Adapters()

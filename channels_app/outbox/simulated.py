@@ -16,11 +16,12 @@ from channels_app.providers.simulator import SimEvent, SimulatorAdapter, simulat
 from channels_app.providers_console.services import adapter_for
 from channels_app.webhooks.paths import webhook_url
 from channels_app.webhooks.services import Owner, WebhookAnswer, webhook_receive
+from console.dbstats import statistics_keep_up
 from console.models import Workspace
 
 # Due outcomes travel like a provider's batched callbacks (Meta's carry lists too): this many per
 # signed webhook keeps the stored receipt (and its replay) whole.
-EVENTS_PER_POST = 250
+EVENTS_PER_POST = 500
 POST_BYTES = 200_000  # stored receipts keep RECEIPT_BODY_CHARS (256 KiB) of a body
 
 
@@ -40,8 +41,9 @@ def simulator_post(
     )  # fmt: skip
 
 
-def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Post every due planned outcome (claimed by marking it delivered first)."""
+def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Post up to ``limit`` due planned outcomes (claimed by marking them delivered first)."""
+    statistics_keep_up()
     now = now or timezone.now()
     rows = _due_claim(now, limit)
     if not rows:

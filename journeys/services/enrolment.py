@@ -33,6 +33,7 @@ from console.db import (
     sqlite_next_id,
     values_insert,
 )
+from console.dbstats import statistics_keep_up
 from console.models import Customer, Event, Workspace
 from journeys.clock import Speed, clock_speed, real_now
 from journeys.engine import (
@@ -332,6 +333,7 @@ def events_process(*, event_ids: list[int]) -> int:
     ``runs_advance_due`` (not stored and read back); the others are queued for the runs' own
     wake-ups. If advancing raises, the handed inputs are queued instead (the runs made due, so
     the due-run sweep tries again) and the rest of the batch goes on."""
+    statistics_keep_up()
     rows = Event.objects.filter(id__in=event_ids).order_by("id")
     by_workspace: dict[int, list[EventRow]] = defaultdict(list)
     for row in rows.values_list(*EventRow._fields):

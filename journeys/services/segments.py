@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from channels_app.policies.inputs import batch_inputs
 from console.db import prepares_outside_lock
+from console.dbstats import statistics_keep_up
 from console.leases import lease_give_back, lease_take
 from console.live import live_publish
 from console.models import Customer
@@ -54,6 +55,7 @@ def segment_enrolment_step(job_id: int, *, chunk: int = CHUNK) -> bool:
 
     On SQLite, outside a transaction, the chunk is prepared before the write lock is taken
     (``_step_prepared``), so that another worker can write meanwhile."""
+    statistics_keep_up()
     if prepares_outside_lock():
         return _step_prepared(job_id, chunk)
     with transaction.atomic():

@@ -34,6 +34,7 @@ from django.db.models.functions import Cast
 from channels_app.outbox.services import messages_batch, messages_write
 from channels_app.policies.inputs import batch_inputs, consent_states_of
 from console.db import prepares_outside_lock, reads_only, rows_update, values_insert
+from console.dbstats import statistics_keep_up
 from console.leases import lease_give_back, lease_take
 from console.live import live_publish
 from console.models import Customer, Workspace
@@ -261,6 +262,7 @@ def runs_advance_due(
     nothing more about the customer. The runs whose steps read more of the customer, or that
     ask for a send, are advanced again from the same state, with their customers, consent and
     the other journeys' suppression read in bulk."""
+    statistics_keep_up()
     if only_ids is None and prepares_outside_lock():
         return _advance_due_prepared(limit)
     with transaction.atomic():

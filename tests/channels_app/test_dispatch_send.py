@@ -171,14 +171,14 @@ def test_the_simulator_plays_outcomes_through_its_webhook(customer):
     assert Event.objects.filter(name__in=["message.delivered", "message.failed"]).count() == 1
 
 
-def test_due_outcomes_travel_in_webhooks_of_250_each_stored_whole_for_replay(customer):
+def test_due_outcomes_travel_in_webhooks_of_500_each_stored_whole_for_replay(customer):
     from channels_app.models.providers import WebhookReceipt
     from channels_app.outbox.simulated import EVENTS_PER_POST
     from channels_app.providers.simulator import simulator_events_parse
 
-    for n in range(150):
+    for n in range(300):
         sms_enqueue(customer, key=f"run:1:node:send{n}:1")
-    while outbox_dispatch(limit=200, now=SOON)["sent"]:
+    while outbox_dispatch(limit=300, now=SOON)["sent"]:
         pass
     planned = SimulatedOutcome.objects.count()
     assert planned > EVENTS_PER_POST  # more than one webhook's worth
@@ -187,7 +187,7 @@ def test_due_outcomes_travel_in_webhooks_of_250_each_stored_whole_for_replay(cus
     sizes = [len(simulator_events_parse(r.body.encode())) for r in receipts]
     assert sizes[0] == EVENTS_PER_POST and sum(sizes) == planned  # every body parses whole
     assert all(r.processed_at is not None for r in receipts)
-    assert Event.objects.filter(name="message.sent").count() == 150
+    assert Event.objects.filter(name="message.sent").count() == 300
 
 
 def test_due_outcomes_are_claimed_once_in_due_order(customer):

@@ -1,0 +1,17 @@
+from django.db import migrations
+
+from console.dbstats import no_statistics
+
+
+class Migration(migrations.Migration):
+    """ANALYZE (autovacuum's and ``statistics_keep_up``'s) skips the payload columns."""
+
+    dependencies = [
+        ('journeys', '0005_hot_parent_keys'),
+    ]
+
+    operations = [
+        no_statistics("journeys_run", "state", "reason"),
+        no_statistics("journeys_step", "reason", "notes", "detail"),
+        no_statistics("journeys_runinput", "payload"),
+    ]
