@@ -196,7 +196,7 @@ class Phases:
 
 def worker_turn(tasks: Tasks, phases: Phases, workspace_id: int, job_id: int | None) -> int:
     """One loop turn; returns how much work it found (0: idle)."""
-    from channels_app.outbox.dispatch import DISPATCH_LIMIT, outbox_dispatch
+    from channels_app.outbox.dispatch import outbox_dispatch
     from channels_app.outbox.simulated import simulated_outcomes_deliver
     from journeys.clock import clock_now
     from journeys.services.enrolment import events_process
@@ -208,7 +208,7 @@ def worker_turn(tasks: Tasks, phases: Phases, workspace_id: int, job_id: int | N
         found += phases.run("enrol", lambda: 1000 if segment_enrolment_step(job_id) else 0)
     found += phases.run("advance", runs_advance_due)
     now = clock_now(workspace_id)
-    found += phases.run("dispatch", lambda: outbox_dispatch(limit=DISPATCH_LIMIT, now=now)["sent"])
+    found += phases.run("dispatch", lambda: outbox_dispatch(now=now)["sent"])
     found += phases.run("simulator", lambda: simulated_outcomes_deliver(now=now))
     while ids := tasks.take():
         found += len(ids)

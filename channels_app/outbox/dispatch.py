@@ -111,7 +111,7 @@ def _crash_hook(point: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def outbox_dispatch(*, limit: int = 50, now: datetime | None = None) -> dict[str, int]:
+def outbox_dispatch(*, limit: int = DISPATCH_LIMIT, now: datetime | None = None) -> dict[str, int]:
     """One batch: reconcile stale in-flight sends, then send up to ``limit`` due messages."""
     statistics_keep_up()
     now = now or timezone.now()

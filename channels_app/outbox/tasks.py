@@ -21,10 +21,11 @@ KICK_KEY = "outbox:kick"
 
 
 def outbox_dispatch_batch(limit: int | None = None) -> dict[str, int]:
-    """Send up to ``limit`` due messages (and reconcile stale in-flight ones)."""
-    from channels_app.outbox.dispatch import DISPATCH_LIMIT, outbox_dispatch
+    """Send up to ``limit`` due messages (default: one dispatch batch) and reconcile stale
+    in-flight ones."""
+    from channels_app.outbox.dispatch import outbox_dispatch
 
-    return outbox_dispatch(limit=limit or DISPATCH_LIMIT)
+    return outbox_dispatch(limit=limit) if limit else outbox_dispatch()
 
 
 def outbox_sweep(max_s: float | None = None) -> dict[str, int]:
@@ -32,7 +33,7 @@ def outbox_sweep(max_s: float | None = None) -> dict[str, int]:
     batches; while more work falls due within ``max_s`` (simulated delays of a few seconds),
     wait for it instead of ending, so the simulator feels live between the once-a-minute
     schedule runs."""
-    from channels_app.outbox.dispatch import DISPATCH_LIMIT, outbox_dispatch
+    from channels_app.outbox.dispatch import outbox_dispatch
     from channels_app.outbox.simulated import simulated_outcomes_deliver
     from channels_app.webhooks.services import webhook_receipts_replay
 
@@ -42,7 +43,7 @@ def outbox_sweep(max_s: float | None = None) -> dict[str, int]:
     deadline = time.monotonic() + (settings.SWEEP_SECONDS if max_s is None else max_s)
     while True:
         totals["simulated"] += simulated_outcomes_deliver()
-        counts = outbox_dispatch(limit=DISPATCH_LIMIT)
+        counts = outbox_dispatch()
         totals["sent"] += counts["sent"]
         totals["reconciled"] += counts["reconciled"]
         wait = next_due_in()
