@@ -96,10 +96,14 @@ def test_another_worker_analyzing_is_not_waited_for(people):
         with other.cursor() as cursor:
             cursor.execute("BEGIN")
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [dbstats.LOCK_KEY])
+            with connection.cursor() as ours:  # a waiting lock fails here instead of hanging
+                ours.execute("SET lock_timeout = '2s'")
             assert dbstats.statistics_keep_up(force=True) == []  # the other holds the lock
             cursor.execute("COMMIT")
     finally:
         other.close()
+        with connection.cursor() as ours:
+            ours.execute("RESET lock_timeout")
     assert "console_event" in dbstats.statistics_keep_up(force=True)
 
 
