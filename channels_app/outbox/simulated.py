@@ -3,10 +3,10 @@ simulator webhooks and go through ``webhook_receive``, exactly like a provider's
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import datetime
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -75,7 +75,7 @@ def _due_claim(now: datetime, limit: int) -> list[tuple[int, dict]]:
         )
         rows = sorted(cursor.fetchall())
     return [
-        (workspace_id, event if isinstance(event, dict) else json.loads(event))
+        (workspace_id, event if isinstance(event, dict) else orjson.loads(event))
         for _, _, workspace_id, event in rows
     ]
 
@@ -85,7 +85,7 @@ def _posts(events: list[SimEvent]) -> list[list[SimEvent]]:
     chunks: list[list[SimEvent]] = [[]]
     size = 0
     for event in events:
-        length = len(json.dumps(event.as_dict()))
+        length = len(orjson.dumps(event.as_dict()))
         if chunks[-1] and (len(chunks[-1]) >= EVENTS_PER_POST or size + length > POST_BYTES):
             chunks.append([])
             size = 0

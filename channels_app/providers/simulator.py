@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
+
+import orjson
 
 from channels_app.providers.base import (
     CallStatus,
@@ -274,17 +275,28 @@ def simulator_signature(raw_body: bytes, secret: str) -> str:
 
 def simulator_webhook(events: Sequence[SimEvent], secret: str) -> tuple[bytes, dict[str, str]]:
     """The raw body and headers of one signed simulator webhook carrying ``events``."""
-    body = json.dumps({"events": [e.as_dict() for e in events]}, separators=(",", ":")).encode()
+    body = orjson.dumps({"events": [e.as_dict() for e in events]})
     signature = simulator_signature(body, secret)
     return body, {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
 
 
 def simulator_events_parse(raw_body: bytes) -> list[SimEvent]:
+    """The events of one simulator webhook body (its status and its inbound parsers both read
+    the same body: the last body's events are kept, so it is parsed once)."""
+    global _parsed
+    last = _parsed  # one read: a thread that parses meanwhile replaces the pair whole
+    if last is not None and last[0] is raw_body:
+        return last[1]
     try:
-        items = json.loads(raw_body)["events"]
-        return [SimEvent(**item) for item in items]
+        items = orjson.loads(raw_body)["events"]
+        events = [SimEvent(**item) for item in items]
     except (ValueError, KeyError, TypeError) as exc:
         raise WebhookMalformed(f"expected {{'events': [...]}} of simulator events: {exc}") from exc
+    _parsed = (raw_body, events)
+    return events
+
+
+_parsed: tuple[bytes, list[SimEvent]] | None = None  # the last body parsed, and its events
 
 
 @provider_register

@@ -495,8 +495,11 @@ def _inputs_for_events(
     )
     _graphs_load({version_id for _, _, version_id, _ in open_runs})
     by_customer: dict[int, list[tuple[int, frozenset[str], int]]] = defaultdict(list)
+    interests: dict[int, frozenset[str]] = {}  # per version, not per run
     for run_id, customer_id, version_id, enrol_key in open_runs:
-        interest = version_interest(graph_of(version_id, {}))
+        interest = interests.get(version_id)
+        if interest is None:
+            interest = interests[version_id] = version_interest(graph_of(version_id, {}))
         since = int(enrol_key[6:]) if enrol_key.startswith("event:") else 0
         by_customer[customer_id].append((run_id, interest, since))
     owned = _owned_runs(workspace, events)
