@@ -7,6 +7,11 @@ recent sends read once for all its customers; on PostgreSQL that transaction is 
 provider calls follow one by one, and their answers are recorded together, one transaction per
 RECORD_EVERY calls (or RECORD_AFTER_S).
 
+Sends through an in-database adapter (the simulator, whose answers are planned outcome rows)
+are made and recorded inside the batch's transaction: nothing outside the database can be left
+half-done, so they skip the committed "sending" and its second write of each row (the status
+history still shows "sending").
+
 Crash safety: a worker killed after "sending" committed leaves the row in flight; once its lease
 runs out ``messages_reconcile`` asks the provider (``fetch_status`` / ``find_sent``; for Meta,
 which cannot be asked, it waits for the status webhook carrying our reference) before any resend,
@@ -44,6 +49,7 @@ from channels_app.outbox.claims import (
 from channels_app.outbox.clock import workspace_nows
 from channels_app.outbox.outcomes import _history, history_insert, message_outcome_record
 from channels_app.outbox.sending import (
+    SENDING_FIELDS,
     outbound_for,
     send_result_record,
     send_results_record,
@@ -65,7 +71,7 @@ from channels_app.providers_console.services import (
     breaker_success,
     route_resolve,
 )
-from console.db import prepared_write
+from console.db import prepared_write, rows_update
 from console.dbstats import statistics_keep_up
 from console.models import Workspace
 
@@ -202,9 +208,9 @@ def messages_send(
     claimed as the batch is prepared (None); returns how many the providers took."""
     taken: list[tuple[Message, ProviderAccount | None, object, SendResult]] = []
     succeeded: dict[int, ProviderAccount] = {}
-    sent = 0
     started = time.monotonic()
-    for message, account in _prepare_batch(message_ids, worker, now, limit):
+    ready, sent = _prepare_batch(message_ids, worker, now, adapters, limit)
+    for message, account in ready:
         adapter = adapters.get(message, account)
         try:
             outbound = outbound_for(message, account)
@@ -233,19 +239,21 @@ def messages_send(
 
 
 def _prepare_batch(
-    message_ids: list[int] | None, worker: str, now: datetime, limit: int = 0
-) -> list[tuple[Message, ProviderAccount | None]]:
+    message_ids: list[int] | None, worker: str, now: datetime, adapters: Adapters, limit: int = 0
+) -> tuple[list[tuple[Message, ProviderAccount | None]], int]:
     """Lock, re-check and commit "sending" for a claimed batch (or, given no ids, for up to
     ``limit`` due messages claimed here), in one transaction; returns the messages that go now
-    with their accounts. On SQLite, outside a transaction, the re-checks are made before the
-    write lock is taken (``_prepare_outside``)."""
+    with their accounts, and how many that transaction sent itself (``_send_held``). On
+    SQLite, outside a transaction, the re-checks are made before the write lock is taken
+    (``_prepare_outside``)."""
     if message_ids is not None:
         ready = _prepare_outside(message_ids, worker, now)
         if ready is not None:
-            return ready
+            return ready, 0
     with transaction.atomic():
         messages = _batch_messages(message_ids, worker, now, limit)
-        return _batch_apply(_batch_decide(messages, now), now, worker)
+        ready, held = _batch_apply(_batch_decide(messages, now), now, worker, adapters)
+        return ready, _send_held(held, now, adapters)
 
 
 def _prepare_outside(
@@ -269,7 +277,7 @@ def _prepare_outside(
         )  # fmt: skip
         if any(stored.get(m.pk) != m.status for m in messages):
             return None
-        return _batch_apply(actions, now, worker)
+        return _batch_apply(actions, now, worker)[0]
 
     return prepared_write(prepare, write)
 
@@ -329,13 +337,22 @@ def _batch_decide(messages: list[Message], now: datetime) -> list[tuple[Message,
 
 
 def _batch_apply(
-    actions: list[tuple[Message, str, object]], now: datetime, worker: str
-) -> list[tuple[Message, ProviderAccount | None]]:
-    """Record the batch's decisions (inside its transaction); returns the messages that go."""
+    actions: list[tuple[Message, str, object]],
+    now: datetime,
+    worker: str,
+    adapters: Adapters | None = None,
+) -> tuple[
+    list[tuple[Message, ProviderAccount | None]], list[tuple[Message, ProviderAccount | None]]
+]:
+    """Record the batch's decisions (inside its transaction); returns the messages that go
+    after it commits, and (given ``adapters``) those whose adapter sends inside it (the
+    simulator's: ``_send_held``), marked "sending" in memory only."""
     ready: list[tuple[Message, ProviderAccount | None]] = []
+    held: list[tuple[Message, ProviderAccount | None]] = []
     for message, kind, detail in actions:
         if kind == "ready":
-            ready.append((message, detail))
+            in_database = adapters is not None and adapters.get(message, detail).in_database
+            (held if in_database else ready).append((message, detail))
         elif kind == "breaker":
             claim_release(message.pk, due_at=detail.retry_at)
         elif kind == "rate":
@@ -343,12 +360,40 @@ def _batch_apply(
         else:
             _recheck_apply(message, detail, now)
     _mark_sending(ready, now, worker)
-    return ready
+    _mark_sending(held, now, worker, write=False)
+    return ready, held
+
+
+def _send_held(held: list[tuple[Message, ProviderAccount | None]], now: datetime,
+               adapters: Adapters) -> int:  # fmt: skip
+    """Send through in-database adapters inside the batch's transaction and record their
+    answers there: the send and its record commit together, or neither does, so such a send
+    is never in flight and its row is written once instead of twice. Returns how many went."""
+    taken: list[tuple[Message, ProviderAccount | None, object, SendResult]] = []
+    for message, account in held:
+        try:
+            outbound = outbound_for(message, account)
+            result = adapters.get(message, account).send(outbound)
+        except Exception as exc:  # noqa: BLE001  (recorded on the message, as after a call)
+            rows_update(Message, [message], list(SENDING_FIELDS))
+            if isinstance(exc, ValueError):
+                exc = PermanentError("invalid", str(exc))
+            send_failure_record(message, account, exc, now)
+            continue
+        taken.append((message, account, outbound, result))
+    for account in {account.pk: account for _, account, _, _ in taken if account}.values():
+        breaker_success(account)
+    return send_results_record(taken, now, held=True) if taken else 0
 
 
 def _mark_sending(
-    ready: list[tuple[Message, ProviderAccount | None]], now: datetime, worker: str
+    ready: list[tuple[Message, ProviderAccount | None]],
+    now: datetime,
+    worker: str,
+    write: bool = True,
 ) -> None:
+    """Mark these messages "sending" (``write`` False: on the objects only, for the batch's
+    in-database sends, whose record writes these fields with the answer)."""
     by_account: dict[int | None, list[Message]] = defaultdict(list)
     accounts: dict[int | None, ProviderAccount | None] = {}
     for message, account in ready:
@@ -365,9 +410,10 @@ def _mark_sending(
             claimed_by=worker,
             claimed_at=now,
         )
-        Message.objects.filter(pk__in=[m.pk for m in messages]).update(
-            attempts=F("attempts") + 1, **fields
-        )
+        if write:
+            Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+                attempts=F("attempts") + 1, **fields
+            )
         for message in messages:
             for name, value in fields.items():
                 setattr(message, name, value)

@@ -71,15 +71,26 @@ def send_result_record(
 Answered = list[tuple[Message, ProviderAccount | None, OutboundMessage, SendResult]]
 
 
-def send_results_record(taken: Answered, now: datetime, source: str = "dispatch") -> int:
+# What the dispatcher writes when it marks a message "sending" (an in-database send writes them
+# with its answer, in the same UPDATE).
+SENDING_FIELDS = ("status", "sent_at", "provider_kind", "provider_account", "claimed_by",
+                  "claimed_at", "attempts")  # fmt: skip
+
+
+def send_results_record(
+    taken: Answered, now: datetime, source: str = "dispatch", *, held: bool = False
+) -> int:
     """``send_result_record`` for a batch of answers, in one transaction; returns their number.
     On SQLite outside a transaction the batch is worked out before the write lock is taken
-    (``_record_prepared``)."""
-    if _record_prepared(taken, now, source):
+    (``_record_prepared``). ``held``: the caller's transaction holds the rows as it read them,
+    marked "sending" in memory only (in-database sends): they are not read again, and the
+    record's UPDATE writes the marked fields too."""
+    if not held and _record_prepared(taken, now, source):
         return len(taken)
     with transaction.atomic():
-        answered = _answered(taken, _current(taken, lock=True))
-        reports, also = _sent_reports(answered, now, source)
+        current = {m.pk: m for m, *_ in taken} if held else _current(taken, lock=True)
+        answered = _answered(taken, current)
+        reports, also = _sent_reports(answered, now, source, SENDING_FIELDS if held else ())
         message_outcomes_record(reports, also=also)
         for row, _, _, result in answered:
             if row.kind == "call":
@@ -150,14 +161,17 @@ def _answered(taken: Answered, current: dict[int, Message]) -> Answered:
     return answered
 
 
-def _sent_reports(answered: Answered, now: datetime, source: str) -> tuple[list, list]:
+def _sent_reports(
+    answered: Answered, now: datetime, source: str, marked: tuple[str, ...] = ()
+) -> tuple[list, list]:
     """(reports, also) for ``message_outcomes_record`` / ``outcomes_plan``: "sent" for each,
-    written with the provider id and the release of the claim."""
+    written with the provider id, the release of the claim and the ``marked`` fields."""
     reports = [
         OutcomeReport(row, "sent", now, f"{source}:{row.provider_kind}", raw=dict(result.raw))
         for row, _, _, result in answered
     ]
-    return reports, [(row, ("provider_id", "claimed_by", "claimed_at")) for row, *_ in answered]
+    fields = ("provider_id", "claimed_by", "claimed_at", *marked)
+    return reports, [(row, fields) for row, *_ in answered]
 
 
 def _simulated(answered: Answered) -> list[tuple[Message, OutboundMessage, str]]:

@@ -298,6 +298,9 @@ class WebhookRequest:
 class ProviderAdapter(Protocol):
     kind: ClassVar[str]
     channels: ClassVar[frozenset[str]]
+    # True when ``send`` reaches nothing outside this database (the simulator: its answers are
+    # planned outcome rows): the dispatcher then sends and records in one transaction.
+    in_database: ClassVar[bool]
 
     def send(self, msg: OutboundMessage) -> SendResult: ...
 

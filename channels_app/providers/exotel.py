@@ -164,6 +164,7 @@ def sms_encoding_type(msg: OutboundMessage) -> str:
 class ExotelAdapter:
     kind: ClassVar[str] = "exotel"
     channels: ClassVar[frozenset[str]] = frozenset({"sms", "voice"})
+    in_database: ClassVar[bool] = False
 
     def __init__(
         self,

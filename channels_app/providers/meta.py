@@ -150,6 +150,7 @@ def message_payload(msg: OutboundMessage) -> dict[str, Any]:
 class MetaAdapter:
     kind: ClassVar[str] = "meta"
     channels: ClassVar[frozenset[str]] = frozenset({"whatsapp"})
+    in_database: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -303,6 +303,7 @@ _parsed: tuple[bytes, list[SimEvent]] | None = None  # the last body parsed, and
 class SimulatorAdapter:
     kind: ClassVar[str] = "simulator"
     channels: ClassVar[frozenset[str]] = frozenset({"sms", "whatsapp", "voice"})
+    in_database: ClassVar[bool] = True
 
     def __init__(self, config: SimulatorConfig | Mapping[str, Any] | None = None, **_: Any):
         if config is None:

@@ -164,6 +164,7 @@ def twilio_error(code: str, message: str = "") -> str:
 class TwilioAdapter:
     kind: ClassVar[str] = "twilio"
     channels: ClassVar[frozenset[str]] = frozenset({"sms", "whatsapp", "voice"})
+    in_database: ClassVar[bool] = False
 
     def __init__(
         self,
