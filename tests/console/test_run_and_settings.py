@@ -144,7 +144,7 @@ def _django_gc(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
 
 def test_every_process_collects_garbage_by_the_configured_thresholds():
     default = _django_gc({})
-    assert default.stdout.split("\n")[-2] == "(20000, 20, 50) True", default.stderr
+    assert default.stdout.split("\n")[-2] == "(50000, 20, 100) True", default.stderr
     assert _django_gc({"SANGAM_GC_THRESHOLDS": "700,10,10"}).stdout.startswith("(700, 10, 10)")
     bad = _django_gc({"SANGAM_GC_THRESHOLDS": "700,ten,10"})
     assert bad.returncode != 0 and "SANGAM_GC_THRESHOLDS must be 3 whole numbers" in bad.stderr
