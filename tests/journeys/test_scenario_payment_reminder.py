@@ -82,11 +82,7 @@ def test_unread_whatsapp_falls_back_to_sms_after_24h(reminder, make_customer, cl
 
 
 def test_no_whatsapp_consent_skips_to_sms_at_once(reminder, make_customer):
-    customer = make_customer(consent=("sms", "voice"))
-    due(customer)
-    run = Run.objects.get(customer=customer)
-    if run.holdout:
-        pytest.skip("held out")
+    customer, run = treated(make_customer, consent=("sms", "voice"))
     assert [m[:2] + (m[2],) for m in messages(customer)] == [
         ("whatsapp", "payment_reminder_whatsapp", "blocked"),
         ("sms", "payment_reminder_sms", "queued"),
