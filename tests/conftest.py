@@ -29,10 +29,16 @@ PASSWORD = "test-pass-2026"
 def _sync_thread_connections_closed(django_db_setup):
     """Consumers under test reach the database through asgiref's one sync thread, whose
     connection would otherwise outlive the session and keep the test database from being
-    dropped ("being accessed by other users"); close it before the database is torn down."""
+    dropped ("being accessed by other users"); close it before the database is torn down.
+    Live notices still pending are written first: the coalescer's thread would otherwise flush
+    them into a database already dropped (SQLite logged "disk I/O error")."""
     yield
     from asgiref.sync import SyncToAsync
     from django.db import connections
+
+    from console.live import live_flush
+
+    live_flush()
 
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
 
