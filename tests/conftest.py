@@ -26,7 +26,7 @@ PASSWORD = "test-pass-2026"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _sync_thread_connections_closed(django_db_setup):
+def _sync_thread_connections_closed(django_db_setup, django_db_blocker):
     """Consumers under test reach the database through asgiref's one sync thread, whose
     connection would otherwise outlive the session and keep the test database from being
     dropped ("being accessed by other users"); close it before the database is torn down.
@@ -38,7 +38,8 @@ def _sync_thread_connections_closed(django_db_setup):
 
     from console.live import live_flush
 
-    live_flush()
+    with django_db_blocker.unblock():
+        live_flush()
 
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
 
