@@ -85,12 +85,13 @@ RECORD_AFTER_S = 2.0  # ... or sooner, so that a slow provider's answers are not
 
 @dataclass
 class Adapters:
-    """One adapter per account for the batch (pooled HTTP connections), closed at the end."""
+    """One adapter per account for the batch (pooled HTTP connections), closed at the end; the
+    simulator without an account, one per workspace (its settings are the workspace's)."""
 
-    by_account: dict[int | None, object] = field(default_factory=dict)
+    by_account: dict[int | tuple[str, int], object] = field(default_factory=dict)
 
     def get(self, message: Message, account: ProviderAccount | None):
-        key = account.pk if account else None
+        key = account.pk if account else ("simulator", message.workspace_id)
         if key not in self.by_account:
             self.by_account[key] = adapter_for(workspace=message.workspace, account=account)
         return self.by_account[key]
@@ -397,7 +398,7 @@ def _mark_sending(
     by_account: dict[int | None, list[Message]] = defaultdict(list)
     accounts: dict[int | None, ProviderAccount | None] = {}
     for message, account in ready:
-        key = account.pk if account else None
+        key = account.pk if account else ("simulator", message.workspace_id)
         by_account[key].append(message)
         accounts[key] = account
     for key, messages in by_account.items():

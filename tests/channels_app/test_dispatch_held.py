@@ -13,9 +13,13 @@ from django.conf import settings
 from channels_app.models import Message, MessageStatusChange, SimulatedOutcome
 from channels_app.outbox import dispatch, sending
 from channels_app.outbox.dispatch import outbox_dispatch
+from channels_app.providers.simulator import simulator_provider_id
+from channels_app.providers_console.services import simulator_settings_save
+from channels_app.tmpl.demo import demo_templates_seed
 from tests.channels_app.outbox_fixtures import (  # noqa: F401
     NOON,
     customer,
+    customer_make,
     seeded,
     sms_enqueue,
 )
@@ -73,3 +77,19 @@ def test_a_record_that_fails_leaves_nothing_of_the_send_and_the_next_batch_sends
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("sent", 1)
     assert _history(message) == ["sending", "sent"]
+
+
+def test_each_workspace_s_messages_go_through_its_own_simulator_settings_in_one_batch(
+    customer, other_workspace, inside_the_lock
+):
+    demo_templates_seed(other_workspace)
+    simulator_settings_save(workspace=customer.workspace, config={"seed": 11})
+    simulator_settings_save(workspace=other_workspace, config={"seed": 22})
+    other = customer_make(other_workspace, external_id="o-1", phone="+919812345670")
+    sms_enqueue(customer, key="run:1:node:send1:1")
+    sms_enqueue(other, key="run:2:node:send1:1", run_id=2)
+    assert outbox_dispatch(now=SOON)["sent"] == 2
+    for message, seed in ((Message.objects.get(customer=customer), 11),
+                          (Message.objects.get(customer=other), 22)):  # fmt: skip
+        outbound = sending.outbound_for(message, None)
+        assert message.provider_id == simulator_provider_id(outbound, seed)
