@@ -23,16 +23,19 @@ we never learnt (the ambiguous 5xx) can still be matched.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from channels_app.sms_encoding import sms_measure
 
@@ -267,6 +270,16 @@ class WebhookRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "headers", {k.lower(): v for k, v in self.headers.items()})
+
+    @cached_property
+    def body_json(self) -> Any:
+        """The body parsed as JSON, once per request (an adapter reads it for statuses and again
+        for inbound messages): by orjson, or by ``json`` for what orjson refuses (NaN, integers
+        beyond 64 bits). ValueError when the body is not JSON."""
+        try:
+            return orjson.loads(self.raw_body)
+        except orjson.JSONDecodeError:
+            return json.loads(self.raw_body)
 
     @property
     def query(self) -> dict[str, str]:

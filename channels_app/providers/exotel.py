@@ -17,7 +17,6 @@ allow-list at the proxy as a second layer.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -380,7 +379,7 @@ def _params(request: WebhookRequest) -> dict[str, Any]:
     params: dict[str, Any] = request.params
     if not request.form and request.raw_body.strip().startswith(b"{"):
         try:
-            params = {**params, **json.loads(request.raw_body)}
+            params = {**params, **request.body_json}
         except ValueError as exc:
             raise WebhookMalformed(f"body is not JSON: {exc}") from exc
     params.pop(TOKEN_PARAM, None)

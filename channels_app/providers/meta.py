@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -231,7 +230,7 @@ class MetaAdapter:
     def parse_status_webhook(self, request: WebhookRequest) -> list[Outcome]:
         return [
             self._status_of(item)
-            for value in _change_values(request.raw_body)
+            for value in _change_values(request)
             for item in value.get("statuses") or []
             if item.get("status") in STATUS
         ]
@@ -263,7 +262,7 @@ class MetaAdapter:
 
     def parse_inbound_webhook(self, request: WebhookRequest) -> list[InboundMessage]:
         found = []
-        for value in _change_values(request.raw_body):
+        for value in _change_values(request):
             to_number = (value.get("metadata") or {}).get("display_phone_number", "")
             for item in value.get("messages") or []:
                 found.append(_inbound_of(item, to_number))
@@ -273,11 +272,11 @@ class MetaAdapter:
         return standard_price(msg, status, self.credentials.rates)
 
 
-def _change_values(raw_body: bytes) -> list[Mapping[str, Any]]:
+def _change_values(request: WebhookRequest) -> list[Mapping[str, Any]]:
     """Every ``entry[].changes[].value`` of a ``messages`` webhook (other fields, e.g. template
     status updates, are skipped here)."""
     try:
-        body = json.loads(raw_body)
+        body = request.body_json
     except ValueError as exc:
         raise WebhookMalformed(f"body is not JSON: {exc}") from exc
     if not isinstance(body, dict) or not isinstance(body.get("entry"), list):

@@ -280,23 +280,11 @@ def simulator_webhook(events: Sequence[SimEvent], secret: str) -> tuple[bytes, d
     return body, {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
 
 
-def simulator_events_parse(raw_body: bytes) -> list[SimEvent]:
-    """The events of one simulator webhook body (its status and its inbound parsers both read
-    the same body: the last body's events are kept, so it is parsed once)."""
-    global _parsed
-    last = _parsed  # one read: a thread that parses meanwhile replaces the pair whole
-    if last is not None and last[0] is raw_body:
-        return last[1]
+def simulator_events_parse(request: WebhookRequest) -> list[SimEvent]:
     try:
-        items = orjson.loads(raw_body)["events"]
-        events = [SimEvent(**item) for item in items]
+        return [SimEvent(**item) for item in request.body_json["events"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise WebhookMalformed(f"expected {{'events': [...]}} of simulator events: {exc}") from exc
-    _parsed = (raw_body, events)
-    return events
-
-
-_parsed: tuple[bytes, list[SimEvent]] | None = None  # the last body parsed, and its events
 
 
 @provider_register
@@ -335,7 +323,7 @@ class SimulatorAdapter:
 
     def parse_status_webhook(self, request: WebhookRequest) -> list[Outcome]:
         found: list[Outcome] = []
-        for event in simulator_events_parse(request.raw_body):
+        for event in simulator_events_parse(request):
             at = parse_timestamp(event.at)
             if event.type == "status":
                 found.append(
@@ -363,7 +351,7 @@ class SimulatorAdapter:
 
     def parse_inbound_webhook(self, request: WebhookRequest) -> list[Inbound]:
         found: list[Inbound] = []
-        for event in simulator_events_parse(request.raw_body):
+        for event in simulator_events_parse(request):
             if event.type not in ("message", "keypress", "inbound_call"):
                 continue
             at, raw = parse_timestamp(event.at), event.as_dict()

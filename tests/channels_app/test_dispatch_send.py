@@ -174,6 +174,7 @@ def test_the_simulator_plays_outcomes_through_its_webhook(customer):
 def test_due_outcomes_travel_in_webhooks_of_500_each_stored_whole_for_replay(customer):
     from channels_app.models.providers import WebhookReceipt
     from channels_app.outbox.simulated import EVENTS_PER_POST
+    from channels_app.providers.base import WebhookRequest
     from channels_app.providers.simulator import simulator_events_parse
 
     for n in range(300):
@@ -184,7 +185,10 @@ def test_due_outcomes_travel_in_webhooks_of_500_each_stored_whole_for_replay(cus
     assert planned > EVENTS_PER_POST  # more than one webhook's worth
     assert simulated_outcomes_deliver(now=SOON + timedelta(minutes=10), limit=1000) == planned
     receipts = list(WebhookReceipt.objects.filter(provider_kind="simulator").order_by("id"))
-    sizes = [len(simulator_events_parse(r.body.encode())) for r in receipts]
+    sizes = [
+        len(simulator_events_parse(WebhookRequest(url="", raw_body=r.body.encode())))
+        for r in receipts
+    ]
     assert sizes[0] == EVENTS_PER_POST and sum(sizes) == planned  # every body parses whole
     assert all(r.processed_at is not None for r in receipts)
     assert Event.objects.filter(name="message.sent").count() == 300

@@ -133,3 +133,29 @@ def test_timestamps_from_each_provider_parse_to_aware_datetimes():
 def test_channel_prefixes_are_stripped_to_e164():
     assert strip_channel_prefix("whatsapp:+919812345678") == "+919812345678"
     assert strip_channel_prefix("919812345678") == "+919812345678"
+
+
+def test_a_request_body_is_parsed_once_for_both_of_an_adapter_s_parsers(monkeypatch):
+    from channels_app.providers import base
+    from channels_app.providers.simulator import SimEvent, SimulatorAdapter, simulator_webhook
+
+    adapter = SimulatorAdapter()
+    status = SimEvent("status", "SIMSM1", "sms", "2026-03-10T12:00:00+05:30", status="delivered")
+    body, _ = simulator_webhook([status], adapter.config.secret)
+    request = base.WebhookRequest(url="https://x/hooks/simulator", raw_body=body)
+    parses = []
+    real = base.orjson.loads
+    monkeypatch.setattr(base.orjson, "loads", lambda raw: parses.append(raw) or real(raw))
+    assert [o.status for o in adapter.parse_status_webhook(request)] == ["delivered"]
+    assert adapter.parse_inbound_webhook(request) == []
+    assert parses == [body]
+
+
+def test_a_json_body_orjson_refuses_is_read_as_python_s_json_reads_it():
+    from channels_app.providers.base import WebhookRequest
+
+    request = WebhookRequest(url="x", raw_body=b'{"n": 123456789012345678901234567890, "x": NaN}')
+    body = request.body_json
+    assert body["n"] == 123456789012345678901234567890 and body["x"] != body["x"]
+    with pytest.raises(ValueError):
+        WebhookRequest(url="x", raw_body=b"not json").body_json  # noqa: B018
