@@ -147,6 +147,27 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def cpu_times() -> tuple[float, float] | None:
+    """The machine's busy and idle CPU seconds so far, all cores (Linux /proc/stat; None
+    elsewhere). Steal time (a shared host's other guests) counts as neither."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq = (int(v) for v in fields[:7])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, (idle + iowait) / tick
+
+
+def cpu_used(before: tuple[float, float] | None) -> dict:
+    """Busy CPU seconds since ``before`` (``cpu_times()``) and the busy share of all cores."""
+    after = cpu_times()
+    if before is None or after is None:
+        return {}
+    busy, idle = after[0] - before[0], after[1] - before[1]
+    return {"cpu_busy_s": round(busy, 2), "cpu_busy_share": round(busy / max(busy + idle, 1e-9), 3)}
+
+
 def spread(samples: list[float]) -> dict:
     """Median with min and max of repeated measurements."""
     ordered = sorted(samples)

@@ -60,7 +60,7 @@ def _args() -> argparse.Namespace:
 
 
 def run_one(args: argparse.Namespace) -> dict:
-    from common import db_size_bytes, django_setup
+    from common import cpu_times, cpu_used, db_size_bytes, django_setup
 
     django_setup(args.database)
     import enginebench as eb
@@ -78,11 +78,12 @@ def run_one(args: argparse.Namespace) -> dict:
     _vacuum()
     size_before = db_size_bytes()
     journey, job = eb.journey_publish_4step(workspace)
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_times()
     procs = [_spawn_worker(args, i, workspace.pk, job.pk) for i in range(workers)]
     try:
         jumps = eb.drive(workspace.pk, workers, procs, jump_past=timedelta(minutes=10))
         wall = time.perf_counter() - started
+        cpu = cpu_used(cpu_before)
     finally:
         (eb.STATE_DIR / "stop").write_text("stop")
         for proc in procs:
@@ -97,6 +98,10 @@ def run_one(args: argparse.Namespace) -> dict:
         "messages": messages, "wall_s": round(wall, 2), "load_s": round(load_s, 1),
         "steps_per_s": round(steps / wall, 1), "messages_per_s": round(messages / wall, 1),
         "db_bytes_per_run": round((size_after - size_before) / max(runs, 1)),
+        # The whole machine's busy CPU (workers, database, driver) per 1,000 steps: steadier
+        # than steps/s between runs on a shared machine, and the figure code changes move.
+        "cpu_ms_per_1k_steps": round(1e6 * cpu["cpu_busy_s"] / max(steps, 1)) if cpu else None,
+        "cpu_busy_share": cpu.get("cpu_busy_share"),
         "peak_rss_mb": [r["peak_rss_mb"] for r in reports],
         "phase_seconds": _sum_phases(reports), "clock_jumps": len(jumps),
         "outcomes": _outcomes(), "rollups": rollups,
@@ -246,7 +251,11 @@ def _print_row(key: str, f: dict) -> None:
           f"msgs/s {f['messages_per_s']['median']:>7,.0f}  wall {f['wall_s']['median']:>7.1f}s  "
           f"x1-row-tx {f['vs_single_row_tx']:.2f}  rss {f['peak_rss_mb']:.0f} MB  "
           f"{f['db_bytes_per_run']:,.0f} B/run", flush=True)  # fmt: skip
-    print(f"    phases (s): {f['median_run']['phase_seconds']}", flush=True)
+    m = f["median_run"]
+    print(f"    phases (s): {m['phase_seconds']}", flush=True)
+    if m.get("cpu_ms_per_1k_steps") is not None:
+        print(f"    machine CPU: {m['cpu_ms_per_1k_steps']:,} ms per 1,000 steps, "
+              f"{100 * m['cpu_busy_share']:.0f}% busy", flush=True)  # fmt: skip
     r = f["rollups_steps_per_s"]["median"]
     print(f"    rollup job after the run: {r:,.0f} steps/s = "
           f"{f['rollups_vs_engine']['median']:.2f}x the engine", flush=True)  # fmt: skip
