@@ -187,6 +187,19 @@ class Watermark(models.Model):
         return f"{self.source}: {self.last_id}"
 
 
+class PendingRun(models.Model):
+    """A run whose fact the job refreshes later: while a backlog is folded, every chunk touches
+    runs that later chunks touch again, so their refresh waits until the job has caught up (or
+    ``ROLLUP_DEFER_SECONDS`` have passed) and happens once. Written in the chunk's transaction
+    with the watermarks; a plain id, no key: a run deleted meanwhile is simply dropped."""
+
+    run_id = models.BigIntegerField(primary_key=True)
+    since = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} pending since {self.since:%H:%M:%S}"
+
+
 class AnalyticsSettings(models.Model):
     """Per-workspace analytics settings: the repeat-contact window (changing it rebuilds)."""
 

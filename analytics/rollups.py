@@ -41,6 +41,7 @@ from analytics.models import (
     ContactGroupFact,
     DailyCell,
     MessageFact,
+    PendingRun,
     RollupCell,
     RunFact,
     Watermark,
@@ -92,16 +93,31 @@ class Touched:
 
 
 def rollups_update(*, chunk: int | None = None, max_chunks: int | None = None) -> int:
-    """Fold in everything new since the watermarks; returns the source rows read."""
+    """Fold in everything new since the watermarks; returns the source rows read.
+
+    While a backlog is read (a chunk came back full), the runs each chunk touches are deferred
+    (``PendingRun``) and refreshed once, when the job has caught up or the oldest has waited
+    ``ROLLUP_DEFER_SECONDS``: in a backlog a run is touched by several chunks (its steps, its
+    messages and their statuses arrive in different ones) and was refreshed by each."""
+    from django.conf import settings
+
     if chunk is None:
         chunk = CHUNK_POSTGRESQL if connection.vendor == "postgresql" else CHUNK_SQLITE
-    total, done = 0, 0
+    total, done, deferred_at = 0, 0, None
     while max_chunks is None or done < max_chunks:
-        read = _chunk(chunk)
+        read, deferred = _chunk(chunk, defer=deferred_at is not None)
         total += read
         done += 1
+        if deferred and deferred_at is None:
+            deferred_at = time.monotonic()
+        if deferred_at is not None and (
+            time.monotonic() - deferred_at >= settings.ROLLUP_DEFER_SECONDS
+        ):
+            pending_flush(chunk)
+            deferred_at = None
         if not read:
             break
+    pending_flush(chunk)
     return total
 
 
@@ -110,7 +126,9 @@ def _lock() -> None:
     Watermark.objects.select_for_update().filter(source=LOCK).first()
 
 
-def _chunk(size: int) -> int:
+def _chunk(size: int, *, defer: bool = False) -> tuple[int, bool]:
+    """Fold in up to ``size`` new rows per source; returns (rows read, whether the touched runs
+    were deferred: they are when ``defer`` or when a source filled its chunk)."""
     clocks_forget()
     with transaction.atomic():
         _lock()
@@ -124,6 +142,7 @@ def _chunk(size: int) -> int:
             )
             if not fresh:
                 continue
+            defer = defer or len(fresh) == size  # more is waiting: a backlog
             # PostgreSQL may commit ids out of order: look again at the last ids below the mark.
             recheck = []
             if overlap and source != "consent":
@@ -136,11 +155,34 @@ def _chunk(size: int) -> int:
             moved[source] = fresh[-1]
             _collect(source, model, column, recheck + fresh, touched)
         if not read:
-            return 0
-        _fold(touched)
+            return 0, False
+        _fold(touched, defer=defer)
         for source, last in moved.items():
             Watermark.objects.update_or_create(source=source, defaults={"last_id": last})
-    return read
+    return read, defer
+
+
+def pending_flush(size: int | None = None) -> int:
+    """Refresh the deferred runs, ``size`` per transaction (each under the job's lock, each
+    deleting what it refreshed); returns how many."""
+    if size is None:
+        size = CHUNK_POSTGRESQL if connection.vendor == "postgresql" else CHUNK_SQLITE
+    done = 0
+    while PendingRun.objects.exists():  # read before taking the lock: usually there are none
+        clocks_forget()
+        with transaction.atomic():
+            _lock()
+            ids = list(
+                PendingRun.objects.order_by("run_id").values_list("run_id", flat=True)[:size]
+            )
+            if not ids:
+                return done
+            touched = Touched(runs=set(ids))
+            _runs_refresh(touched, messages_load(run_ids=ids))
+            _deltas_apply(touched)
+            PendingRun.objects.filter(run_id__in=ids).delete()
+        done += len(ids)
+    return done
 
 
 def _collect(source: str, model, column: str | None, ids: list[int], touched: Touched) -> None:
@@ -154,8 +196,9 @@ def _collect(source: str, model, column: str | None, ids: list[int], touched: To
         touched.messages.update(model.objects.filter(pk__in=ids).values_list(column, flat=True))
 
 
-def _fold(touched: Touched, *, follow_runs: bool = True) -> None:
-    """Refresh the touched facts (a message touches its run) and apply the cell deltas."""
+def _fold(touched: Touched, *, follow_runs: bool = True, defer: bool = False) -> None:
+    """Refresh the touched facts (a message touches its run) and apply the cell deltas;
+    ``defer``: the touched runs are left to ``pending_flush``."""
     if touched.messages and follow_runs:
         owners = list(
             Message.objects.filter(pk__in=list(touched.messages)).values_list(
@@ -166,10 +209,24 @@ def _fold(touched: Touched, *, follow_runs: bool = True) -> None:
         # A message sent (or created) before an opt-out may become its last touch.
         touched.runs.update(_runs_of_optout_customers({c for _, c in owners}))
     # One read serves both: the touched messages and every message of the touched runs.
-    loaded = messages_load(ids=touched.messages, run_ids=touched.runs)
+    loaded = messages_load(ids=touched.messages, run_ids=() if defer else touched.runs)
     _messages_refresh([m for m in loaded if m.row.message_id in touched.messages], touched)
     _groups_refresh(touched)
-    _runs_refresh(touched, loaded)
+    if defer:
+        _pending_add(touched.runs)
+    else:
+        _runs_refresh(touched, loaded)
+    _deltas_apply(touched)
+
+
+def _pending_add(run_ids: set[int]) -> None:
+    now = timezone.now()
+    values_insert(PendingRun, ["run_id", "since"], [(pk, now) for pk in sorted(run_ids)],
+                  ignore_conflicts=True)  # fmt: skip
+
+
+def _deltas_apply(touched: Touched) -> None:
+    """Add the touched facts' deltas to the cells and tell the live views."""
     journeys: dict[int, set[int]] = defaultdict(set)
     for workspace_id, contrib in touched.deltas.items():
         cells_apply(workspace_id, contrib)

@@ -236,6 +236,9 @@ SWEEP_SECONDS = float(os.environ.get("SWEEP_SECONDS", "55"))
 # The analytics rollup sweep folds almost the whole minute, so live dashboards move within ~1 s
 # (it idles in 1 s sleeps when there is nothing new).
 ROLLUP_SWEEP_SECONDS = float(os.environ.get("ROLLUP_SWEEP_SECONDS", "55"))
+# While the job works through a backlog, run-level figures (completion, escalation) may trail
+# this long: each touched run is refreshed once then, not once per chunk that touches it.
+ROLLUP_DEFER_SECONDS = float(os.environ.get("ROLLUP_DEFER_SECONDS", "10"))
 Q_RETRY = env_int("Q_RETRY", 300)
 Q_CLUSTER = {
     "name": os.environ.get("Q_CLUSTER_NAME", "sangam"),

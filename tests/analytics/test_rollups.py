@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from analytics.models import DailyCell, RollupCell, RunFact, Watermark
+from analytics.models import DailyCell, PendingRun, RollupCell, RunFact, Watermark
 from analytics.rollups import daily_cells_rebuild, rollups_rebuild, rollups_update
 from tests.analytics.factories import (
     consent_make,
@@ -146,6 +146,108 @@ def test_the_default_chunk_is_larger_on_postgresql_than_on_sqlite(workspace, mon
     assert read == (4 if connection.vendor == "postgresql" else 2)
     rollups_update()
     assert cell(workspace, "run.enrolled", "treatment") == 7
+
+
+def _backlog(workspace, runs: int = 6) -> list:
+    """Runs whose rows land in different chunks of every source: each run has a step and a
+    message with two statuses, written source by source, so that with a chunk of 3 the runs,
+    steps, messages and statuses of one run are read by different chunks."""
+    journey = journey_make(workspace)
+    made = [
+        run_make(journey, customer_make(workspace, n), hours=n, key=f"L{n}") for n in range(runs)
+    ]
+    for run in made:
+        step_make(run, "trigger", kind="trigger.event", hours=0.1)
+    messages = [message_make(run.customer, run=run, hours=0.2) for run in reversed(made)]
+    for message in messages:
+        status_make(message, "sent", 0.3)
+    for message in messages:
+        status_make(message, "read", 0.4)
+    return made
+
+
+def _refreshes(monkeypatch) -> list[int]:
+    """The run ids whose facts are computed, in order, from now on."""
+    from analytics import cells
+
+    seen: list[int] = []
+    real = cells.run_contrib
+
+    def counting(row, *args, **kwargs):
+        seen.append(row.run_id)
+        return real(row, *args, **kwargs)
+
+    monkeypatch.setattr(cells, "run_contrib", counting)
+    return seen
+
+
+def test_a_backlog_refreshes_each_run_once_after_reading_it_all(workspace, monkeypatch):
+    """Chunk by chunk, a run's step, message and statuses arrive in different chunks; each used
+    to refresh the run again. Deferred, each run is refreshed once, and the cells are those of
+    a rebuild."""
+    made = _backlog(workspace)
+    seen = _refreshes(monkeypatch)
+    rollups_update(chunk=3)
+    assert sorted(seen) == sorted(run.pk for run in made)
+    assert not PendingRun.objects.exists()
+    assert cell(workspace, "run.enrolled", "treatment") == 6
+    assert cell(workspace, "msg.read", channel="whatsapp") == 6
+    incremental = snapshot(workspace)
+    rollups_rebuild(workspace)
+    assert snapshot(workspace) == incremental
+
+
+def test_a_small_increment_is_refreshed_at_once_without_deferring(workspace, monkeypatch):
+    made = _backlog(workspace, runs=2)
+    seen = _refreshes(monkeypatch)
+    monkeypatch.setattr("analytics.rollups.pending_flush", lambda size=None: 0)
+    rollups_update()  # every source fits in one chunk: nothing is deferred
+    assert sorted(seen) == sorted(run.pk for run in made)
+    assert not PendingRun.objects.exists()
+    assert cell(workspace, "run.enrolled", "treatment") == 2
+
+
+def test_deferred_runs_survive_a_job_that_dies_before_refreshing_them(workspace, monkeypatch):
+    """The deferred runs are stored in the chunk's transaction, with the watermarks: a job that
+    dies after reading the backlog leaves them to the next one, which refreshes them."""
+    made = _backlog(workspace)
+    with monkeypatch.context() as m:
+        m.setattr("analytics.rollups.pending_flush", lambda size=None: 0)  # dies first
+        rollups_update(chunk=3)
+    assert set(PendingRun.objects.values_list("run_id", flat=True)) == {r.pk for r in made}
+    assert Watermark.objects.get(source="status").last_id > 0
+    assert cell(workspace, "run.enrolled", "treatment") == 0  # not refreshed yet
+    assert rollups_update() == 0  # nothing new to read; the pending runs are refreshed
+    assert not PendingRun.objects.exists()
+    assert cell(workspace, "run.enrolled", "treatment") == 6
+    incremental = snapshot(workspace)
+    rollups_rebuild(workspace)
+    assert snapshot(workspace) == incremental
+
+
+def test_a_long_backlog_refreshes_its_runs_every_defer_seconds(workspace, settings, monkeypatch):
+    """Under a backlog that lasts, run figures trail by at most ROLLUP_DEFER_SECONDS: with 0,
+    the deferred runs are refreshed after every chunk instead of once at the end."""
+    from analytics import rollups
+
+    _backlog(workspace)
+    flushes: list[int] = []
+    real = rollups.pending_flush
+
+    def recording(size=None):
+        flushes.append(real(size))
+        return flushes[-1]
+
+    monkeypatch.setattr(rollups, "pending_flush", recording)
+    rollups_update(chunk=3)
+    assert [n for n in flushes if n] == [6]  # once, at the end
+    Watermark.objects.all().delete()
+    RunFact.objects.all().delete()
+    flushes.clear()
+    settings.ROLLUP_DEFER_SECONDS = 0
+    rollups_update(chunk=3)
+    assert len([n for n in flushes if n]) > 1  # during the backlog too
+    assert not PendingRun.objects.exists()
 
 
 def test_rollups_of_another_workspace_are_untouched_by_a_rebuild(workspace, other_workspace):
