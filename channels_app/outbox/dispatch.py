@@ -79,7 +79,7 @@ log = logging.getLogger("sangam.dispatch")
 NO_LOOKUP_WAIT_S = 600  # Meta/Exotel: how long to wait for a webhook naming an unknown send
 RETRY_BASE_S = 5
 RECORD_EVERY = 250  # provider answers recorded per transaction
-DISPATCH_LIMIT = 500  # due messages one worker sends per batch (its tasks and sweeps)
+DISPATCH_LIMIT = 1000  # due messages one worker sends per batch (its tasks and sweeps)
 RECORD_AFTER_S = 2.0  # ... or sooner, so that a slow provider's answers are not held back
 
 

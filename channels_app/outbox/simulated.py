@@ -41,7 +41,7 @@ def simulator_post(
     )  # fmt: skip
 
 
-def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 1000) -> int:
+def simulated_outcomes_deliver(*, now: datetime | None = None, limit: int = 2000) -> int:
     """Post up to ``limit`` due planned outcomes (claimed by marking them delivered first)."""
     statistics_keep_up()
     now = now or timezone.now()

@@ -63,7 +63,9 @@ from journeys.services.inputs import input_decode
 
 log = logging.getLogger("sangam.journeys")
 
-BATCH_SIZE = 500
+# Due runs one worker claims and advances per transaction: 1,000 made 3-7 % more steps/s than 500
+# on PostgreSQL (fewer statements and commits per step; runs alternated), the same on SQLite.
+BATCH_SIZE = 1000
 # Immediate verdicts (blocked, failed, deferred) are fed back at once; a chain of sends each
 # blocked at once needs one round per send, bounded like the engine's own step budget.
 MAX_ROUNDS = 20
