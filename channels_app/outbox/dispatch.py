@@ -80,6 +80,10 @@ NO_LOOKUP_WAIT_S = 600  # Meta/Exotel: how long to wait for a webhook naming an 
 RETRY_BASE_S = 5
 RECORD_EVERY = 250  # provider answers recorded per transaction
 DISPATCH_LIMIT = 1000  # due messages one worker sends per batch (its tasks and sweeps)
+# Provider calls one batch makes after committing "sending", one after another: the last must
+# start well within DISPATCH_LEASE_S, after which another worker reconciles a send still in
+# flight. The rest of the batch is released, due at once. The simulator's sends are no calls.
+CALLS_PER_BATCH = 500
 RECORD_AFTER_S = 2.0  # ... or sooner, so that a slow provider's answers are not held back
 
 
@@ -350,10 +354,18 @@ def _batch_apply(
     simulator's: ``_send_held``), marked "sending" in memory only."""
     ready: list[tuple[Message, ProviderAccount | None]] = []
     held: list[tuple[Message, ProviderAccount | None]] = []
+    calls = 0
     for message, kind, detail in actions:
         if kind == "ready":
             in_database = adapters is not None and adapters.get(message, detail).in_database
-            (held if in_database else ready).append((message, detail))
+            call = detail is not None and detail.kind != "simulator"  # a real provider's
+            if in_database:
+                held.append((message, detail))
+            elif not call or calls < CALLS_PER_BATCH:
+                ready.append((message, detail))
+                calls += call
+            else:
+                claim_release(message.pk)  # the next batch takes it
         elif kind == "breaker":
             claim_release(message.pk, due_at=detail.retry_at)
         elif kind == "rate":

@@ -40,6 +40,24 @@ def test_a_due_sms_goes_to_twilio_once_and_is_marked_sent(customer, twilio_stand
     assert Event.objects.filter(name="message.sent").count() == 1
 
 
+def test_a_batch_makes_at_most_its_provider_calls_and_leaves_the_rest_due(
+    customer, twilio_standin, monkeypatch
+):
+    """Calls go one after another after the batch commits "sending": a batch larger than
+    CALLS_PER_BATCH would leave its last sends waiting past the lease. The rest stay queued,
+    unclaimed, and the next batch sends them."""
+    monkeypatch.setattr("channels_app.outbox.dispatch.CALLS_PER_BATCH", 2)
+    twilio_account(customer.workspace, twilio_standin, rate_limit_per_s=100)
+    for n in range(3):
+        sms_enqueue(customer, key=f"run:1:node:send{n}:1")
+    assert outbox_dispatch(now=SOON)["sent"] == 2
+    left = Message.objects.exclude(status="sent").get()
+    assert (left.status, left.claimed_by, left.attempts) == ("queued", None, 0)
+    assert outbox_dispatch(now=SOON)["sent"] == 1
+    assert len(twilio_standin.requests_to("/Messages.json")) == 3
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+
+
 def test_consent_withdrawn_after_queueing_sends_nothing_and_records_why(customer, twilio_standin):
     twilio_account(customer.workspace, twilio_standin)
     sms_enqueue(customer)
