@@ -194,10 +194,9 @@ class PendingRun(models.Model):
     with the watermarks; a plain id, no key: a run deleted meanwhile is simply dropped."""
 
     run_id = models.BigIntegerField(primary_key=True)
-    since = models.DateTimeField()
 
     def __str__(self) -> str:
-        return f"run {self.run_id} pending since {self.since:%H:%M:%S}"
+        return f"run {self.run_id} pending"
 
 
 class AnalyticsSettings(models.Model):

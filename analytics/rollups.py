@@ -96,7 +96,7 @@ def rollups_update(*, chunk: int | None = None, max_chunks: int | None = None) -
     """Fold in everything new since the watermarks; returns the source rows read.
 
     While a backlog is read (a chunk came back full), the runs each chunk touches are deferred
-    (``PendingRun``) and refreshed once, when the job has caught up or the oldest has waited
+    (``PendingRun``) and refreshed once, when the job has caught up or has deferred for
     ``ROLLUP_DEFER_SECONDS``: in a backlog a run is touched by several chunks (its steps, its
     messages and their statuses arrive in different ones) and was refreshed by each."""
     from django.conf import settings
@@ -220,9 +220,7 @@ def _fold(touched: Touched, *, follow_runs: bool = True, defer: bool = False) ->
 
 
 def _pending_add(run_ids: set[int]) -> None:
-    now = timezone.now()
-    values_insert(PendingRun, ["run_id", "since"], [(pk, now) for pk in sorted(run_ids)],
-                  ignore_conflicts=True)  # fmt: skip
+    values_insert(PendingRun, ["run_id"], [(pk,) for pk in sorted(run_ids)], ignore_conflicts=True)
 
 
 def _deltas_apply(touched: Touched) -> None:

@@ -14,7 +14,6 @@ class Migration(migrations.Migration):
             name='PendingRun',
             fields=[
                 ('run_id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('since', models.DateTimeField()),
             ],
         ),
     ]
