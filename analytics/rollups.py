@@ -101,8 +101,7 @@ def rollups_update(*, chunk: int | None = None, max_chunks: int | None = None) -
     messages and their statuses arrive in different ones) and was refreshed by each."""
     from django.conf import settings
 
-    if chunk is None:
-        chunk = CHUNK_POSTGRESQL if connection.vendor == "postgresql" else CHUNK_SQLITE
+    chunk = chunk or _chunk_size()
     total, done, deferred_at = 0, 0, None
     while max_chunks is None or done < max_chunks:
         read, deferred = _chunk(chunk, defer=deferred_at is not None)
@@ -119,6 +118,10 @@ def rollups_update(*, chunk: int | None = None, max_chunks: int | None = None) -
             break
     pending_flush(chunk)
     return total
+
+
+def _chunk_size() -> int:
+    return CHUNK_POSTGRESQL if connection.vendor == "postgresql" else CHUNK_SQLITE
 
 
 def _lock() -> None:
@@ -165,8 +168,7 @@ def _chunk(size: int, *, defer: bool = False) -> tuple[int, bool]:
 def pending_flush(size: int | None = None) -> int:
     """Refresh the deferred runs, ``size`` per transaction (each under the job's lock, each
     deleting what it refreshed); returns how many."""
-    if size is None:
-        size = CHUNK_POSTGRESQL if connection.vendor == "postgresql" else CHUNK_SQLITE
+    size = size or _chunk_size()
     done = 0
     while PendingRun.objects.exists():  # read before taking the lock: usually there are none
         clocks_forget()

@@ -66,6 +66,8 @@ from channels_app.providers.base import (
 )
 from channels_app.providers_console.services import (
     adapter_for,
+    adapter_in_database,
+    adapter_key,
     breaker_allows,
     breaker_failure,
     breaker_success,
@@ -95,7 +97,7 @@ class Adapters:
     by_account: dict[int | tuple[str, int], object] = field(default_factory=dict)
 
     def get(self, message: Message, account: ProviderAccount | None):
-        key = account.pk if account else ("simulator", message.workspace_id)
+        key = adapter_key(message.workspace_id, account)
         if key not in self.by_account:
             self.by_account[key] = adapter_for(workspace=message.workspace, account=account)
         return self.by_account[key]
@@ -354,16 +356,15 @@ def _batch_apply(
     simulator's: ``_send_held``), marked "sending" in memory only."""
     ready: list[tuple[Message, ProviderAccount | None]] = []
     held: list[tuple[Message, ProviderAccount | None]] = []
-    calls = 0
+    calls = 0  # to real providers
     for message, kind, detail in actions:
         if kind == "ready":
-            in_database = adapters is not None and adapters.get(message, detail).in_database
-            call = detail is not None and detail.kind != "simulator"  # a real provider's
-            if in_database:
+            in_database = adapter_in_database(detail)
+            if in_database and adapters is not None:
                 held.append((message, detail))
-            elif not call or calls < CALLS_PER_BATCH:
+            elif in_database or calls < CALLS_PER_BATCH:
                 ready.append((message, detail))
-                calls += call
+                calls += not in_database
             else:
                 claim_release(message.pk)  # the next batch takes it
         elif kind == "breaker":
@@ -407,10 +408,10 @@ def _mark_sending(
 ) -> None:
     """Mark these messages "sending" (``write`` False: on the objects only, for the batch's
     in-database sends, whose record writes these fields with the answer)."""
-    by_account: dict[int | None, list[Message]] = defaultdict(list)
-    accounts: dict[int | None, ProviderAccount | None] = {}
+    by_account: dict[int | tuple[str, int], list[Message]] = defaultdict(list)
+    accounts: dict[int | tuple[str, int], ProviderAccount | None] = {}
     for message, account in ready:
-        key = account.pk if account else ("simulator", message.workspace_id)
+        key = adapter_key(message.workspace_id, account)
         by_account[key].append(message)
         accounts[key] = account
     for key, messages in by_account.items():

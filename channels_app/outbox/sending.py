@@ -20,7 +20,11 @@ from channels_app.outbox.outcomes import (
 from channels_app.outbox.spec import SendSpec, outbound_build
 from channels_app.providers.base import OutboundMessage, SendResult
 from channels_app.providers.simulator import plan_events, simulator_plan
-from channels_app.providers_console.services import account_credentials, simulator_config
+from channels_app.providers_console.services import (
+    account_credentials,
+    adapter_in_database,
+    simulator_config,
+)
 from channels_app.webhooks.paths import webhook_url
 from console.db import prepared_write, values_insert
 
@@ -178,7 +182,7 @@ def _simulated(answered: Answered) -> list[tuple[Message, OutboundMessage, str]]
     return [
         (row, outbound, result.provider_id)
         for row, account, outbound, result in answered
-        if account is None or account.kind == "simulator"
+        if adapter_in_database(account)
     ]
 
 

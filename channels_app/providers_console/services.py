@@ -181,6 +181,19 @@ def adapter_for(*, workspace: Workspace, account: ProviderAccount | None, timeou
     return provider_get(account.kind)(secret_decrypt(account.credentials), timeout_s=timeout_s)
 
 
+def adapter_in_database(account: ProviderAccount | None) -> bool:
+    """Whether sends through ``account``'s adapter stay in the database (the simulator: its
+    answers are planned outcome rows) rather than call a provider; no adapter is built."""
+    kind = "simulator" if account is None else account.kind
+    return provider_get(kind).in_database
+
+
+def adapter_key(workspace_id: int, account: ProviderAccount | None) -> int | tuple[str, int]:
+    """What tells adapters apart: the account, or for the simulator without one the workspace
+    (its settings are the workspace's)."""
+    return account.pk if account else ("simulator", workspace_id)
+
+
 def account_credentials(account: ProviderAccount) -> dict[str, Any]:
     return secret_decrypt(account.credentials)
 
